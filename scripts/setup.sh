@@ -9,7 +9,7 @@ source "$here/lib.sh"
 apt_packages=(
   build-essential cmake git pkg-config
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libcpp-httplib-dev libssl-dev zlib1g-dev libicu-dev
+  libssl-dev libicu-dev
   clang libclang-rt-14-dev
   nodejs npm curl
 )
