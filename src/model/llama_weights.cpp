@@ -1,8 +1,10 @@
 // The LlamaForCausalLM weight map and checkpoint binding: every expected tensor is looked up,
-// checked (presence, shape, dtype) and bound in place or copied into backend memory.
+// checked (presence, shape, dtype) and bound in place or copied into backend memory (cast to the
+// backend's activation dtype there when the backend computes in a 16-bit type).
 #include "model/llama_weights.h"
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "core/error.h"
@@ -90,6 +92,30 @@ void prefetch(ThreadPool& pool, std::span<const uint8_t> bytes) {
   }, 256);
 }
 
+// The tensor's values as `to` (bf16 or f16), converted on the host by the pool. Device backends
+// take weights in their activation dtype, so an f32 (or other 16-bit) checkpoint is cast once at
+// load, as vLLM casts a checkpoint to the model dtype.
+std::vector<uint16_t> cast_to_16bit(ThreadPool& pool, const TensorInfo& info, DType to) {
+  const size_t n = info.data.size() / dtype_size(info.dtype);
+  std::vector<uint16_t> out(n);
+  const uint8_t* src = info.data.data();
+  const auto convert = [&](int64_t begin, int64_t end) {
+    for (auto i = static_cast<size_t>(begin); i < static_cast<size_t>(end); ++i) {
+      float x = 0;
+      if (info.dtype == DType::kF32) {
+        std::memcpy(&x, src + i * 4, 4);
+      } else {
+        uint16_t h = 0;
+        std::memcpy(&h, src + i * 2, 2);
+        x = info.dtype == DType::kBF16 ? bf16_to_f32(h) : f16_to_f32(h);
+      }
+      out[i] = to == DType::kBF16 ? f32_to_bf16(x) : f32_to_f16(x);
+    }
+  };
+  pool.parallel_for(static_cast<int64_t>(n), convert, int64_t{1} << 16);
+  return out;
+}
+
 }  // namespace
 
 std::vector<int64_t> WeightSlot::stored_shape() const {
@@ -143,23 +169,36 @@ LlamaWeights load_llama_weights(const std::string& model_dir, const ModelConfig&
   for (const WeightSlot& slot : slots) infos.push_back(&checked_tensor(*w.checkpoint, slot, model_dir));
   check_no_unexpected(*w.checkpoint, slots, config, model_dir);
 
-  for (const TensorInfo* info : infos) w.n_bytes += info->data.size();
+  const DType compute = backend.activation_dtype();
+  const auto stored_dtype = [&](const TensorInfo& info) {
+    return options.host_memory || compute == DType::kF32 ? info.dtype : compute;
+  };
+  for (const TensorInfo* info : infos) {
+    w.n_bytes += info->data.size() / dtype_size(info->dtype) * dtype_size(stored_dtype(*info));
+  }
   ThreadPool pool(options.n_threads);
   uint64_t done = 0;
   for (size_t i = 0; i < slots.size(); ++i) {
     const TensorInfo& info = *infos[i];
+    const DType dtype = stored_dtype(info);
     void* data = const_cast<uint8_t*>(info.data.data());  // weights are never written
     const bool aligned = reinterpret_cast<uintptr_t>(data) % dtype_size(info.dtype) == 0;
     if (options.host_memory && aligned) {
       prefetch(pool, info.data);
-    } else {
+    } else if (dtype == info.dtype) {
       std::unique_ptr<Buffer> buffer = backend.allocate(info.data.size());
       backend.copy_to_device(buffer->data(), info.data.data(), info.data.size());
       data = buffer->data();
       w.buffers.push_back(std::move(buffer));
+    } else {
+      const std::vector<uint16_t> cast = cast_to_16bit(pool, info, dtype);
+      std::unique_ptr<Buffer> buffer = backend.allocate(cast.size() * sizeof(uint16_t));
+      backend.copy_to_device(buffer->data(), cast.data(), cast.size() * sizeof(uint16_t));
+      data = buffer->data();
+      w.buffers.push_back(std::move(buffer));
     }
-    *slots[i].tensor = {data, info.dtype, slots[i].rows, slots[i].cols};
-    done += info.data.size();
+    *slots[i].tensor = {data, dtype, slots[i].rows, slots[i].cols};
+    done += info.data.size() / dtype_size(info.dtype) * dtype_size(dtype);
     if (options.progress) options.progress(done, w.n_bytes);
   }
   if (config.tie_word_embeddings) w.lm_head = w.embed_tokens;
