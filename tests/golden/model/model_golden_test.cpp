@@ -1,6 +1,7 @@
-// Every checkpoint under tests/golden/model/data/ (made by tools/model/make_tiny_checkpoints.py)
-// against transformers: logits rows within a relative error bound, and the 16-token greedy
-// continuation identical. Both CPU kernel sets are checked. Missing data: REQUIRE_TEST_DATA.
+// Every checkpoint under tests/golden/model/data/ (made by tools/model/make_tiny_checkpoints.py;
+// tiny-demo-ja by tools/train_demo/make_goldens.py, whose golden.json names the shipped model
+// folder as model_dir) against transformers: logits rows within a relative error bound, and the
+// greedy continuation identical. Both CPU kernel sets are checked. Missing data: REQUIRE_TEST_DATA.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -65,7 +66,9 @@ class ModelGolden : public testing::TestWithParam<Case> {
   void SetUp() override {
     dir_ = data_dir() + "/" + GetParam().checkpoint;
     golden_ = nlohmann::json::parse(read_file(dir_ + "/golden.json"));
-    runner_ = load_runner(dir_, GetParam().reference_kernels);
+    const std::string model_dir =
+        golden_.contains("model_dir") ? test::source_path(golden_["model_dir"].get<std::string>()) : dir_;
+    runner_ = load_runner(model_dir, GetParam().reference_kernels);
   }
 
   std::string dir_;
