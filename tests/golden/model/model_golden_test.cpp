@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "backend/cpu/cpu_backend.h"
@@ -14,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/llama_runner.h"
 #include "model/single_sequence.h"
+#include "support/model_goldens.h"
 #include "support/test_support.h"
 
 namespace swallow {
@@ -25,18 +24,6 @@ namespace {
 // records its own as the property worst_relative_error.
 constexpr double kRelativeErrorBound = 1e-5;
 
-std::string data_dir() { return test::source_path("tests/golden/model/data"); }
-
-std::vector<std::string> checkpoint_names() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(data_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-    if (std::filesystem::exists(it->path() / "golden.json")) names.push_back(it->path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 struct Case {
   std::string checkpoint;
   bool reference_kernels;
@@ -46,7 +33,7 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.checkpoint << (c.refere
 
 std::vector<Case> cases() {
   std::vector<Case> all;
-  for (const std::string& name : checkpoint_names()) {
+  for (const std::string& name : test::model_golden_names()) {
     all.push_back({name, true});
     all.push_back({name, false});
   }
@@ -64,11 +51,9 @@ std::unique_ptr<LlamaRunner> load_runner(const std::string& dir, bool reference_
 class ModelGolden : public testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    dir_ = data_dir() + "/" + GetParam().checkpoint;
+    dir_ = test::model_goldens_dir() + "/" + GetParam().checkpoint;
     golden_ = nlohmann::json::parse(read_file(dir_ + "/golden.json"));
-    const std::string model_dir =
-        golden_.contains("model_dir") ? test::source_path(golden_["model_dir"].get<std::string>()) : dir_;
-    runner_ = load_runner(model_dir, GetParam().reference_kernels);
+    runner_ = load_runner(test::model_golden_model_dir(GetParam().checkpoint, golden_), GetParam().reference_kernels);
   }
 
   std::string dir_;
@@ -77,7 +62,7 @@ class ModelGolden : public testing::TestWithParam<Case> {
 };
 
 TEST(ModelGoldenData, IsPresent) {
-  const std::string present = checkpoint_names().empty() ? "" : data_dir();
+  const std::string present = test::model_golden_names().empty() ? "" : test::model_goldens_dir();
   REQUIRE_TEST_DATA(present, "tests/golden/model/data/<checkpoint>/golden.json (tools/model/make_tiny_checkpoints.py)");
 }
 
@@ -96,12 +81,7 @@ TEST_P(ModelGolden, LogitsRowsMatchTransformers) {
     SingleSequence seq(*runner_);
     const std::vector<float> got = seq.append(ids, positions);  // [positions, vocab] f32
     for (size_t r = 0; r < positions.size(); ++r) {
-      double max_ref = 0, max_diff = 0;
-      for (size_t c = 0; c < vocab; ++c) {
-        max_ref = std::max(max_ref, std::abs(static_cast<double>(want[r * vocab + c])));
-        max_diff = std::max(max_diff, std::abs(static_cast<double>(got[r * vocab + c]) - want[r * vocab + c]));
-      }
-      const double err = max_diff / max_ref;
+      const double err = test::max_relative_error(&got[r * vocab], &want[r * vocab], vocab);
       worst = std::max(worst, err);
       EXPECT_LT(err, kRelativeErrorBound) << "prompt of " << ids.size() << " ids, position " << positions[r];
     }

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "backend/cpu/cpu_backend.h"
@@ -21,6 +20,7 @@
 #include "model/dummy_presets.h"
 #include "model/llama_runner.h"
 #include "model/single_sequence.h"
+#include "support/model_goldens.h"
 #include "support/test_support.h"
 
 namespace swallow {
@@ -31,18 +31,6 @@ constexpr int kTopK = 5;
 // forward pass rounds activations a dozen times per layer.
 constexpr double kBf16LogitsBound = 0.05;
 constexpr int64_t kKvCacheBytes = int64_t{64} << 20;
-
-std::string data_dir() { return test::source_path("tests/golden/model/data"); }
-
-std::vector<std::string> checkpoint_names() {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(data_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-    if (std::filesystem::exists(it->path() / "golden.json")) names.push_back(it->path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::unique_ptr<Backend> make_backend(bool cuda) {
   if (cuda) return std::make_unique<CudaBackend>();
@@ -105,9 +93,9 @@ int expect_close(const std::vector<int32_t>& prompt, const std::vector<int32_t>&
 class CudaModelGolden : public testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = data_dir() + "/" + GetParam();
+    dir_ = test::model_goldens_dir() + "/" + GetParam();
     golden_ = nlohmann::json::parse(read_file(dir_ + "/golden.json"));
-    model_dir_ = golden_.contains("model_dir") ? test::source_path(golden_["model_dir"].get<std::string>()) : dir_;
+    model_dir_ = test::model_golden_model_dir(GetParam(), golden_);
     cuda_ = checkpoint_runner(model_dir_, true);
   }
 
@@ -128,16 +116,11 @@ TEST_P(CudaModelGolden, LogitsRowsWithinBf16BoundOfTransformers) {
     const auto* want = reinterpret_cast<const float*>(expected->data.data());  // [positions, vocab] f32
     SingleSequence seq(*cuda_);
     const std::vector<float> got = seq.append(ids, positions);  // [positions, vocab] f32
+    ASSERT_TRUE(std::all_of(got.begin(), got.end(), [](float x) { return std::isfinite(x); }));
     for (size_t r = 0; r < positions.size(); ++r) {
-      double max_ref = 0, max_diff = 0;
-      for (size_t c = 0; c < vocab; ++c) {
-        const float g = got[r * vocab + c];
-        ASSERT_TRUE(std::isfinite(g)) << "position " << positions[r] << " column " << c;
-        max_ref = std::max(max_ref, std::abs(static_cast<double>(want[r * vocab + c])));
-        max_diff = std::max(max_diff, std::abs(static_cast<double>(g) - want[r * vocab + c]));
-      }
-      worst = std::max(worst, max_diff / max_ref);
-      EXPECT_LT(max_diff / max_ref, kBf16LogitsBound) << "prompt of " << ids.size() << " ids, position " << positions[r];
+      const double err = test::max_relative_error(&got[r * vocab], &want[r * vocab], vocab);
+      worst = std::max(worst, err);
+      EXPECT_LT(err, kBf16LogitsBound) << "prompt of " << ids.size() << " ids, position " << positions[r];
     }
   }
   std::printf("%s: worst relative logits error %.3g\n", GetParam().c_str(), worst);
@@ -159,7 +142,7 @@ TEST_P(CudaModelGolden, GreedyTokensCloseToTransformers) {
   RecordProperty("identical_prompts", identical);
 }
 
-INSTANTIATE_TEST_SUITE_P(Checkpoints, CudaModelGolden, testing::ValuesIn(checkpoint_names()), [](const auto& p) {
+INSTANTIATE_TEST_SUITE_P(Checkpoints, CudaModelGolden, testing::ValuesIn(test::model_golden_names()), [](const auto& p) {
   std::string name = p.param;
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
