@@ -176,11 +176,13 @@ uint32_t CudaSampler::sample(const Tensor& logits, std::span<const SequenceSampl
   launch.rows = reinterpret_cast<const SampleRowParams*>(device);
   launch.edits = reinterpret_cast<const SampleEdit*>(device + rows_bytes);
   launch.biases = reinterpret_cast<const float*>(device + rows_bytes + edits_bytes);
-  launch.work = static_cast<float*>(work_.get(n * static_cast<size_t>(logits.cols) * sizeof(float)));
+  launch.work = static_cast<float*>(work_.get(sample_work_bytes(launch.n_rows, launch.n_vocab)));
   launch.results = reinterpret_cast<SampleRowResult*>(result_device);
   launch.top_ids = reinterpret_cast<int32_t*>(result_device + results_bytes);
   launch.top_logprobs = reinterpret_cast<float*>(result_device + results_bytes + ids_bytes);
   launch.max_top = packed.max_top;
+  launch.n_split_rows = static_cast<int32_t>(std::count_if(
+      packed.rows.begin(), packed.rows.end(), [&](const SampleRowParams& row) { return uses_split_path(row, launch.n_vocab); }));
   launch_sample(launch, ctx);
 
   const size_t status_offset = result_bytes - sizeof(uint32_t);

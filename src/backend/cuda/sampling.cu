@@ -1,10 +1,18 @@
-// The device sample op: one block of 1024 threads per logits row. Order and rules follow the CPU
-// sampler (src/backend/cpu/cpu_sampler.cpp): logit_bias, repetition / frequency / presence
-// penalties; greedy argmax (lowest id on ties); or temperature, min_p, top_k (ties with the k-th
-// kept), top_p (smallest set by probability, then lower id, reaching top_p), and the draw: the
-// first token in id order whose cumulative probability exceeds u. Thresholds are found by a
-// 4-pass radix select over order-preserving float keys with warp-aggregated shared histograms;
-// probabilities are f32 exponentials summed in f64.
+// The device sample op. Order and rules follow the CPU sampler (src/backend/cpu/cpu_sampler.cpp):
+// logit_bias, repetition / frequency / presence penalties; greedy argmax (lowest id on ties); or
+// temperature, min_p, top_k (ties with the k-th kept), top_p (smallest set by probability, then
+// lower id, reaching top_p), and the draw: the first token in id order whose cumulative
+// probability exceeds u. Probabilities are f32 exponentials summed in f64.
+//
+// Rows with only temperature and top_p take the split path: each row is cut into kChunk-token
+// chunks, one block each, over four kernels: prepare (processed logits, chunk maxima), histogram
+// (probability mass per bin of distance below the max; the row's last block picks the bin where
+// the top_p mass is reached), candidates (the chunk's mass above that bin, and the tokens in it
+// appended to a list; the last block sorts the list by (logit desc, id asc) and cuts it where the
+// mass reaches top_p) and draw (the chunk holding u's share of the kept mass walks its tokens).
+// A row whose boundary bin holds more than kMaxCandidates tokens falls back to the one-block
+// kernel, which takes every other row: one block of 1024 threads per row, thresholds by a 4-pass
+// radix select over order-preserving float keys with warp-aggregated shared histograms.
 #include <climits>
 
 #include "backend/cuda/cuda_check.h"
@@ -17,6 +25,15 @@ namespace {
 constexpr int kThreads = 1024;
 constexpr int kWarps = kThreads / 32;
 constexpr unsigned kFull = 0xffffffffu;
+
+// Split path: tokens per chunk (kPerThread per thread), probability bins of width 1 / kBinScale
+// in processed-logit distance below the max (the last bin takes everything further down), and
+// the most boundary-bin tokens one row may have.
+constexpr int32_t kPerThread = 4;
+constexpr int32_t kChunk = kThreads * kPerThread;
+constexpr int32_t kBins = 512;
+constexpr float kBinScale = 16.0f;
+constexpr uint32_t kMaxCandidates = 2048;
 
 struct Shared {
   double hist_w[256];
@@ -35,12 +52,20 @@ struct Shared {
   int32_t list_n;
   int32_t list_ids[kMaxTopLogprobs];
   float list_vals[kMaxTopLogprobs];
+  int32_t is_last;       // split path: this block arrived last
+  double draw_offset;    // split path: kept mass of the chunks before this one
+  double draw_target;    // split path: u * kept mass of the row
+  int32_t draw_role;     // split path: a DrawRole
 };
 
 // Larger float -> larger key (the sign bit flips the order of negatives).
 __device__ __forceinline__ uint32_t order_key(float f) {
   const uint32_t b = __float_as_uint(f);
   return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+__device__ __forceinline__ float key_value(uint32_t key) {
+  return __uint_as_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key);
 }
 
 __device__ __forceinline__ int lane_id() { return threadIdx.x & 31; }
@@ -118,20 +143,31 @@ __device__ double block_exclusive_scan_d(double v, Shared& sh) {
   return offset + inclusive - v;
 }
 
+// Combines w over the active lanes with the same bin: true in the lowest such lane, which gets
+// their sum in w and their lanes in peers. All 32 lanes call it.
+__device__ bool combine_bin_peers(Shared& sh, bool active, uint32_t bin, double& w, uint32_t& peers) {
+  const int lane = lane_id();
+  peers = __match_any_sync(kFull, active ? bin : 0xffffffffu);
+  sh.lane_w[warp_id()][lane] = w;
+  __syncwarp();
+  const bool leader = active && lane == __ffs(peers) - 1;
+  if (leader) {
+    double sum = 0.0;
+    for (uint32_t m = peers; m != 0; m &= m - 1) sum += sh.lane_w[warp_id()][__ffs(m) - 1];
+    w = sum;
+  }
+  __syncwarp();
+  return leader;
+}
+
 // Adds w to histogram bin `bin` for the active lanes; lanes with the same bin are combined first
 // so a skewed distribution does not serialise on one shared-memory atomic. All 32 lanes call it.
 __device__ void hist_add(Shared& sh, bool active, uint32_t bin, double w) {
-  const int lane = lane_id();
-  const uint32_t peers = __match_any_sync(kFull, active ? bin : 0xffffffffu);
-  sh.lane_w[warp_id()][lane] = w;
-  __syncwarp();
-  if (active && lane == __ffs(peers) - 1) {
-    double sum = 0.0;
-    for (uint32_t m = peers; m != 0; m &= m - 1) sum += sh.lane_w[warp_id()][__ffs(m) - 1];
-    atomicAdd(&sh.hist_w[bin], sum);
+  uint32_t peers;
+  if (combine_bin_peers(sh, active, bin, w, peers)) {
+    atomicAdd(&sh.hist_w[bin], w);
     atomicAdd(&sh.hist_c[bin], static_cast<uint32_t>(__popc(peers)));
   }
-  __syncwarp();
 }
 
 struct Selection {
@@ -411,6 +447,411 @@ __device__ int32_t draw_token(float* z, int32_t V, const SampleRowParams& p, Sha
   return block_draw(V, p.u * s2, final_weight, sh);
 }
 
+// ---- Split path ----
+
+// One split-path row's state in the work scratch, followed by its chunk data (SplitView).
+struct SplitRow {
+  uint32_t hist_arrivals = 0;    // blocks done with the histogram kernel
+  uint32_t select_arrivals = 0;  // blocks done with the candidates kernel
+  uint32_t n_candidates = 0;     // tokens in the boundary bin
+  int32_t fallback = 0;          // 1: the one-block kernel samples this row
+  float max = 0.0f;              // largest processed logit
+  int32_t boundary_bin = 0;      // the bin where the top_p mass is reached; kBins: keep all
+  uint32_t cut_key = 0;          // kept: key > cut_key, or key == cut_key and id <= cut_id
+  int32_t cut_id = 0;
+  double above = 0.0;  // mass of the bins before boundary_bin
+  double target = 0.0;  // top_p * the row's mass
+};
+
+struct SplitView {
+  SplitRow* row;
+  double* chunk_mass;    // [n_chunks] kept mass per chunk
+  double* chunk_hist;    // [n_chunks, kBins] mass per bin per chunk
+  uint64_t* candidates;  // [kMaxCandidates] (key << 32) | ~id of the boundary-bin tokens
+  float* chunk_max;      // [n_chunks]
+};
+
+__host__ __device__ int32_t n_chunks(int32_t n_vocab) { return (n_vocab + kChunk - 1) / kChunk; }
+
+__host__ __device__ size_t align256(size_t n) { return (n + 255) / 256 * 256; }
+
+__host__ __device__ size_t split_row_bytes(int32_t n_vocab) {
+  const auto c = static_cast<size_t>(n_chunks(n_vocab));
+  return align256(sizeof(SplitRow) + c * (1 + kBins) * sizeof(double) + kMaxCandidates * sizeof(uint64_t) +
+                  c * sizeof(float));
+}
+
+__device__ SplitView split_view(const SampleLaunch& a, int32_t r) {
+  const auto c = static_cast<size_t>(n_chunks(a.n_vocab));
+  uint8_t* base = reinterpret_cast<uint8_t*>(a.work) +
+                  align256(static_cast<size_t>(a.n_rows) * static_cast<size_t>(a.n_vocab) * sizeof(float)) +
+                  static_cast<size_t>(r) * split_row_bytes(a.n_vocab);
+  SplitView v;
+  v.row = reinterpret_cast<SplitRow*>(base);
+  v.chunk_mass = reinterpret_cast<double*>(base + sizeof(SplitRow));
+  v.chunk_hist = v.chunk_mass + c;
+  v.candidates = reinterpret_cast<uint64_t*>(v.chunk_hist + c * kBins);
+  v.chunk_max = reinterpret_cast<float*>(v.candidates + kMaxCandidates);
+  return v;
+}
+
+// The unnormalised probability of processed logit z, exactly as draw_token computes it.
+__device__ __forceinline__ double weight_of(float z, float mx) { return static_cast<double>(expf(z - mx)); }
+
+// The bin of processed logit z: non-decreasing as z decreases, so bins follow the key order.
+__device__ __forceinline__ uint32_t bin_of(float z, float mx) {
+  return static_cast<uint32_t>(fminf(__fmul_rn(__fsub_rn(mx, z), kBinScale), static_cast<float>(kBins - 1)));
+}
+
+// True in every thread of the block that arrives last of n_blocks at *counter; that block then
+// sees the global writes the others made before arriving.
+__device__ bool arrive_last(uint32_t* counter, int32_t n_blocks, Shared& sh) {
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) sh.is_last = atomicAdd(counter, 1u) == static_cast<uint32_t>(n_blocks - 1) ? 1 : 0;
+  __syncthreads();
+  const bool last = sh.is_last != 0;
+  if (last) __threadfence();
+  return last;
+}
+
+// Processed logits of chunk blockIdx.x of row blockIdx.y (edits, then / temperature) into the
+// work row, and the chunk's max. Block 0 resets the row's state.
+template <typename TL>
+__global__ void __launch_bounds__(kThreads) split_prepare_kernel(SampleLaunch a) {
+  __shared__ Shared sh;
+  const int32_t r = blockIdx.y, c = blockIdx.x, V = a.n_vocab;
+  const SampleRowParams p = a.rows[r];
+  if (!uses_split_path(p, V)) return;
+  const SplitView s = split_view(a, r);
+  if (c == 0 && threadIdx.x == 0) *s.row = SplitRow{};
+  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const TL* raw = static_cast<const TL*>(a.logits) + static_cast<int64_t>(r) * V;
+  float* z = a.work + static_cast<int64_t>(r) * V;
+  float v[kPerThread];
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+    v[k] = i < end ? to_f32(raw[i]) : 0.0f;
+  }
+  if (p.edit_count > 0) {
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+      if (i < end) z[i] = v[k];
+    }
+    __syncthreads();
+    for (int32_t e = threadIdx.x; e < p.edit_count; e += kThreads) {
+      const SampleEdit& edit = a.edits[p.edit_begin + e];
+      if (edit.token >= begin && edit.token < end) apply_edit(z, edit, a.biases, p);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k) {
+      const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+      if (i < end) v[k] = z[i];
+    }
+  }
+  float mx = -INFINITY;
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+    if (i < end) {
+      v[k] = __fdiv_rn(v[k], p.temperature);
+      z[i] = v[k];
+      mx = fmaxf(mx, v[k]);
+    }
+  }
+  mx = block_max_f(mx, sh);
+  if (threadIdx.x == 0) s.chunk_max[c] = mx;
+}
+
+// Sum over the chunks of bin `bin` (in chunk order), reading what other blocks wrote.
+__device__ double row_bin_mass(const SplitView& s, int32_t n_chunk, int32_t bin) {
+  constexpr int kBatch = 8;
+  double sum = 0.0;
+  for (int32_t c0 = 0; c0 < n_chunk; c0 += kBatch) {
+    double m[kBatch];
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) {
+      m[k] = c0 + k < n_chunk ? __ldcg(&s.chunk_hist[static_cast<int64_t>(c0 + k) * kBins + bin]) : 0.0;
+    }
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) sum += m[k];
+  }
+  return sum;
+}
+
+// The row's last histogram block: total mass, and the boundary bin where the mass of the bins
+// before it plus its own first reaches top_p of the total (kBins when top_p is 1).
+__device__ void choose_boundary(const SplitView& s, const SampleRowParams& p, float mx, int32_t n_chunk,
+                                double* hist) {
+  for (int32_t b = threadIdx.x; b < kBins; b += kThreads) hist[b] = row_bin_mass(s, n_chunk, b);
+  __syncthreads();
+  if (warp_id() != 0) return;
+  constexpr int32_t kPerLane = kBins / 32;
+  const int lane = lane_id();
+  double own = 0.0;
+  for (int32_t j = 0; j < kPerLane; ++j) own += hist[lane * kPerLane + j];
+  double inclusive = own;
+  for (int off = 1; off < 32; off <<= 1) {
+    const double y = __shfl_up_sync(kFull, inclusive, off);
+    if (lane >= off) inclusive += y;
+  }
+  const double before_lane = __shfl_up_sync(kFull, inclusive, 1);
+  const double exclusive = lane == 0 ? 0.0 : before_lane;
+  const double total = __shfl_sync(kFull, inclusive, 31);
+  const double target = static_cast<double>(p.top_p) * total;
+  if (!isfinite(total)) {
+    if (lane == 0) s.row->fallback = 1;
+    return;
+  }
+  if (p.top_p >= 1.0f) {
+    if (lane == 0) {
+      s.row->max = mx;
+      s.row->boundary_bin = kBins;
+      s.row->cut_key = 0;
+      s.row->cut_id = INT_MAX;
+    }
+    return;
+  }
+  const uint32_t reached = __ballot_sync(kFull, inclusive >= target);
+  if (lane != __ffs(reached) - 1) return;
+  double cum = exclusive, above = exclusive;
+  int32_t boundary = lane * kPerLane;
+  for (int32_t b = lane * kPerLane; b < (lane + 1) * kPerLane; ++b) {
+    if (hist[b] == 0.0) continue;
+    boundary = b;
+    above = cum;
+    if (cum + hist[b] >= target) break;
+    cum += hist[b];
+  }
+  s.row->max = mx;
+  s.row->boundary_bin = boundary;
+  s.row->above = above;
+  s.row->target = target;
+}
+
+// Probability mass per bin of each chunk; the row's last block chooses the boundary bin.
+__global__ void __launch_bounds__(kThreads) split_histogram_kernel(SampleLaunch a) {
+  __shared__ Shared sh;
+  __shared__ double hist[kBins];
+  const int32_t r = blockIdx.y, c = blockIdx.x, V = a.n_vocab;
+  const SampleRowParams p = a.rows[r];
+  if (!uses_split_path(p, V)) return;
+  const SplitView s = split_view(a, r);
+  const int32_t n_chunk = n_chunks(V);
+  float mx = -INFINITY;
+  for (int32_t j = threadIdx.x; j < n_chunk; j += kThreads) mx = fmaxf(mx, s.chunk_max[j]);
+  mx = block_max_f(mx, sh);
+  if (!isfinite(mx)) {
+    if (c == 0 && threadIdx.x == 0) s.row->fallback = 1;
+    return;
+  }
+  for (int32_t b = threadIdx.x; b < kBins; b += kThreads) hist[b] = 0.0;
+  __syncthreads();
+  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const float* z = a.work + static_cast<int64_t>(r) * V;
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+    const bool active = i < end;
+    const float zi = active ? z[i] : mx;
+    double w = active ? weight_of(zi, mx) : 0.0;
+    const uint32_t bin = bin_of(zi, mx);
+    uint32_t peers;
+    if (combine_bin_peers(sh, active, bin, w, peers)) atomicAdd(&hist[bin], w);
+  }
+  __syncthreads();
+  for (int32_t b = threadIdx.x; b < kBins; b += kThreads) s.chunk_hist[static_cast<int64_t>(c) * kBins + b] = hist[b];
+  if (!arrive_last(&s.row->hist_arrivals, n_chunk, sh)) return;
+  choose_boundary(s, p, mx, n_chunk, hist);
+}
+
+// Appends (key, id) to the row's candidates for the lanes with take; all 32 lanes call it.
+__device__ void append_candidate(const SplitView& s, bool take, uint32_t key, int32_t id) {
+  const uint32_t ballot = __ballot_sync(kFull, take);
+  if (ballot == 0) return;
+  uint32_t base = 0;
+  if (lane_id() == 0) base = atomicAdd(&s.row->n_candidates, static_cast<uint32_t>(__popc(ballot)));
+  base = __shfl_sync(kFull, base, 0);
+  const uint32_t slot = base + static_cast<uint32_t>(__popc(ballot & ((1u << lane_id()) - 1u)));
+  if (take && slot < kMaxCandidates) {
+    s.candidates[slot] = (static_cast<uint64_t>(key) << 32) | static_cast<uint32_t>(~id);
+  }
+}
+
+__device__ __forceinline__ uint32_t candidate_key(uint64_t cand) { return static_cast<uint32_t>(cand >> 32); }
+__device__ __forceinline__ int32_t candidate_id(uint64_t cand) {
+  return static_cast<int32_t>(~static_cast<uint32_t>(cand));
+}
+
+// Sorts v[0, size) descending (size a power of two); candidates then rank by key desc, id asc.
+__device__ void bitonic_sort_desc(uint64_t* v, uint32_t size) {
+  for (uint32_t k = 2; k <= size; k <<= 1) {
+    for (uint32_t j = k >> 1; j > 0; j >>= 1) {
+      for (uint32_t i = threadIdx.x; i < size; i += kThreads) {
+        const uint32_t partner = i ^ j;
+        if (partner <= i) continue;
+        const uint64_t x = v[i], y = v[partner];
+        const bool descending = (i & k) == 0;
+        if (descending ? x < y : x > y) {
+          v[i] = y;
+          v[partner] = x;
+        }
+      }
+      __syncthreads();
+    }
+  }
+}
+
+// How many of the ranked candidates to keep: the first whose mass, added to `above`, reaches
+// target ends the set (all of them when rounding leaves it unreached). Called by one warp.
+__device__ uint32_t count_kept(const uint64_t* ranked, uint32_t n, double above, double target, float mx) {
+  const int lane = lane_id();
+  double cum = above;
+  for (uint32_t base = 0; base < n; base += 32) {
+    const uint32_t j = base + static_cast<uint32_t>(lane);
+    double inclusive = j < n ? weight_of(key_value(candidate_key(ranked[j])), mx) : 0.0;
+    for (int off = 1; off < 32; off <<= 1) {
+      const double y = __shfl_up_sync(kFull, inclusive, off);
+      if (lane >= off) inclusive += y;
+    }
+    const uint32_t hit = __ballot_sync(kFull, j < n && cum + inclusive >= target);
+    if (hit != 0) return base + static_cast<uint32_t>(__ffs(hit));
+    cum += __shfl_sync(kFull, inclusive, 31);
+  }
+  return n;
+}
+
+// The row's last candidates block: ranks the boundary-bin tokens, sets the cut and adds the kept
+// ones' mass to their chunks; too many (or, by rounding, no) candidates hand the row to the
+// one-block kernel.
+__device__ void cut_candidates(const SplitView& s, uint64_t* ranked, Shared& sh) {
+  const uint32_t n = __ldcg(&s.row->n_candidates);
+  if (n == 0 || n > kMaxCandidates) {
+    if (threadIdx.x == 0) s.row->fallback = 1;
+    return;
+  }
+  uint32_t size = 1;
+  while (size < n) size <<= 1;
+  for (uint32_t j = threadIdx.x; j < size; j += kThreads) ranked[j] = j < n ? __ldcg(reinterpret_cast<const unsigned long long*>(s.candidates) + j) : 0;
+  __syncthreads();
+  bitonic_sort_desc(ranked, size);
+  const float mx = s.row->max;
+  if (warp_id() == 0) {
+    const uint32_t kept = count_kept(ranked, n, s.row->above, s.row->target, mx);
+    if (lane_id() == 0) sh.found = static_cast<int32_t>(kept);
+  }
+  __syncthreads();
+  const auto kept = static_cast<uint32_t>(sh.found);
+  if (threadIdx.x == 0) {
+    s.row->cut_key = candidate_key(ranked[kept - 1]);
+    s.row->cut_id = candidate_id(ranked[kept - 1]);
+  }
+  for (uint32_t j = threadIdx.x; j < kept; j += kThreads) {
+    const int32_t id = candidate_id(ranked[j]);
+    atomicAdd(&s.chunk_mass[id / kChunk], weight_of(key_value(candidate_key(ranked[j])), mx));
+  }
+}
+
+// Each chunk's mass before the boundary bin and its boundary-bin tokens; the row's last block
+// cuts the candidates.
+__global__ void __launch_bounds__(kThreads) split_candidates_kernel(SampleLaunch a) {
+  __shared__ Shared sh;
+  __shared__ uint64_t ranked[kMaxCandidates];
+  const int32_t r = blockIdx.y, c = blockIdx.x, V = a.n_vocab;
+  const SampleRowParams p = a.rows[r];
+  if (!uses_split_path(p, V)) return;
+  const SplitView s = split_view(a, r);
+  if (s.row->fallback) return;
+  const float mx = s.row->max;
+  const auto boundary = static_cast<uint32_t>(s.row->boundary_bin);
+  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const float* z = a.work + static_cast<int64_t>(r) * V;
+  double mass = 0.0;
+#pragma unroll
+  for (int k = 0; k < kPerThread; ++k) {
+    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+    const bool active = i < end;
+    const float zi = active ? z[i] : mx;
+    const double w = active ? weight_of(zi, mx) : 0.0;
+    const uint32_t bin = bin_of(zi, mx);
+    if (w > 0.0 && bin < boundary) mass += w;
+    append_candidate(s, w > 0.0 && bin == boundary, order_key(zi), i);
+  }
+  mass = block_sum_d(mass, sh);
+  if (threadIdx.x == 0) s.chunk_mass[c] = mass;
+  if (!arrive_last(&s.row->select_arrivals, n_chunks(V), sh)) return;
+  if (boundary < static_cast<uint32_t>(kBins)) cut_candidates(s, ranked, sh);
+}
+
+enum DrawRole : int32_t {
+  kNotHere = 0,
+  kDrawHere = 1,      // u's share of the kept mass ends in this chunk
+  kLastKeptHere = 2,  // rounding left it unreached: the row's last kept token is in this chunk
+};
+
+// Thread 0 walks the row's chunk masses in chunk order (the same additions in every block) and
+// sets the block's draw_role, draw_offset and draw_target.
+__device__ void locate_draw(const SplitView& s, int32_t n_chunk, int32_t c, double u, Shared& sh) {
+  if (threadIdx.x == 0) {
+    constexpr int kBatch = 8;
+    double run = 0.0, offset = 0.0, mine = 0.0;
+    int32_t last_kept = -1;
+    for (int32_t c0 = 0; c0 < n_chunk; c0 += kBatch) {
+      double m[kBatch];
+#pragma unroll
+      for (int k = 0; k < kBatch; ++k) m[k] = c0 + k < n_chunk ? s.chunk_mass[c0 + k] : 0.0;
+#pragma unroll
+      for (int k = 0; k < kBatch; ++k) {
+        if (c0 + k == c) {
+          offset = run;
+          mine = m[k];
+        }
+        if (m[k] > 0.0) last_kept = c0 + k;
+        run += m[k];
+      }
+    }
+    const double target = u * run;
+    int32_t role = kNotHere;
+    if (mine > 0.0 && offset <= target && target < offset + mine) role = kDrawHere;
+    if (target >= run && c == last_kept) role = kLastKeptHere;
+    sh.draw_role = role;
+    sh.draw_offset = offset;
+    sh.draw_target = target;
+  }
+  __syncthreads();
+}
+
+// The draw: the chunk where u's share of the kept mass ends walks its kept tokens in id order.
+__global__ void __launch_bounds__(kThreads) split_draw_kernel(SampleLaunch a) {
+  __shared__ Shared sh;
+  const int32_t r = blockIdx.y, c = blockIdx.x, V = a.n_vocab;
+  const SampleRowParams p = a.rows[r];
+  if (!uses_split_path(p, V)) return;
+  const SplitView s = split_view(a, r);
+  if (s.row->fallback) return;
+  locate_draw(s, n_chunks(V), c, p.u, sh);
+  if (sh.draw_role == kNotHere) return;
+  const float mx = s.row->max;
+  const uint32_t cut_key = s.row->cut_key;
+  const int32_t cut_id = s.row->cut_id;
+  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const float* z = a.work + static_cast<int64_t>(r) * V;
+  auto weight = [&](int32_t j) {
+    const int32_t i = begin + j;
+    const uint32_t key = order_key(z[i]);
+    if (key < cut_key || (key == cut_key && i > cut_id)) return 0.0;
+    return weight_of(z[i], mx);
+  };
+  const double target = sh.draw_role == kDrawHere ? sh.draw_target - sh.draw_offset : INFINITY;
+  const int32_t token = begin + block_draw(end - begin, target, weight, sh);
+  if (threadIdx.x == 0) a.results[r] = {token, 0.0f};
+}
+
+// ---- One block per row ----
+
 template <typename TL>
 __global__ void __launch_bounds__(kThreads) sample_kernel(SampleLaunch a, uint32_t* status) {
   __shared__ Shared sh;
@@ -420,6 +861,7 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleLaunch a, uint32
   const TL* raw = static_cast<const TL*>(a.logits) + static_cast<int64_t>(r) * V;
   float* z = a.work + static_cast<int64_t>(r) * V;  // [V] processed logits
   const SampleRowParams p = a.rows[r];
+  if (a.n_split_rows > 0 && uses_split_path(p, V) && !split_view(a, r).row->fallback) return;
 
   for (int32_t i = tid; i < V; i += kThreads) z[i] = to_f32(raw[i]);
   __syncthreads();
@@ -446,18 +888,38 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleLaunch a, uint32
   if (tid == 0) a.results[r] = {token, logprob};
 }
 
+template <typename TL>
+void launch_kernels(const SampleLaunch& a, const LaunchContext& ctx) {
+  if (a.n_split_rows > 0) {
+    const dim3 grid(static_cast<unsigned>(n_chunks(a.n_vocab)), static_cast<unsigned>(a.n_rows));
+    split_prepare_kernel<TL><<<grid, kThreads, 0, ctx.stream>>>(a);
+    split_histogram_kernel<<<grid, kThreads, 0, ctx.stream>>>(a);
+    split_candidates_kernel<<<grid, kThreads, 0, ctx.stream>>>(a);
+    split_draw_kernel<<<grid, kThreads, 0, ctx.stream>>>(a);
+  }
+  sample_kernel<TL><<<static_cast<unsigned>(a.n_rows), kThreads, 0, ctx.stream>>>(a, ctx.status);
+}
+
 }  // namespace
+
+size_t sample_work_bytes(int32_t n_rows, int32_t n_vocab) {
+  const auto rows = static_cast<size_t>(n_rows);
+  return align256(rows * static_cast<size_t>(n_vocab) * sizeof(float)) + rows * split_row_bytes(n_vocab);
+}
 
 void launch_sample(const SampleLaunch& a, const LaunchContext& ctx) {
   if (a.n_rows == 0) return;
+  if (a.n_split_rows > 0 && a.n_rows > 65535) {
+    throw unsupported("sample: " + std::to_string(a.n_rows) + " rows exceed the split kernels' grid limit 65535");
+  }
   if (a.logits_dtype == DType::kF32) {
-    sample_kernel<float><<<static_cast<unsigned>(a.n_rows), kThreads, 0, ctx.stream>>>(a, ctx.status);
+    launch_kernels<float>(a, ctx);
   } else if (a.logits_dtype == DType::kBF16) {
-    sample_kernel<__nv_bfloat16><<<static_cast<unsigned>(a.n_rows), kThreads, 0, ctx.stream>>>(a, ctx.status);
+    launch_kernels<__nv_bfloat16>(a, ctx);
   } else {
     throw unsupported(std::string("sample: logits dtype ") + dtype_name(a.logits_dtype) + " (expected F32 or BF16)");
   }
-  check_launch(ctx.op, "sample_kernel");
+  check_launch(ctx.op, "sample kernels");
 }
 
 }  // namespace swallow::cuda

@@ -1,10 +1,12 @@
-// The device sample op's data layout and launcher (sampling.cu): one block per logits row
-// applies logit_bias and penalties (host-prepared per-token edits), then takes the argmax or
-// applies temperature, min_p, top_k, top_p and draws with the host-computed uniform u by
-// walking the kept probabilities in token-id order (the CPU sampler's rule); it also computes
-// log_softmax of the raw logits for the requested logprobs. Plain data shared host <-> device.
+// The device sample op's data layout and launcher (sampling.cu): logit_bias and penalties
+// (host-prepared per-token edits), then the argmax or temperature, min_p, top_k, top_p and a draw
+// with the host-computed uniform u by walking the kept probabilities in token-id order (the CPU
+// sampler's rule); log_softmax of the raw logits for the requested logprobs. Rows with only
+// temperature and top_p (uses_split_path) are split over many blocks; the others take one block.
+// Plain data shared host <-> device.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "backend/cuda/kernels.h"
@@ -40,6 +42,11 @@ struct SampleEdit {
   int32_t out_count = 0;  // occurrences in the output
 };
 
+// True for rows sampled by the split-row kernels: a draw with no min_p, top_k or logprobs.
+inline __host__ __device__ bool uses_split_path(const SampleRowParams& p, int32_t n_vocab) {
+  return p.greedy == 0 && p.min_p <= 0.0f && !(p.top_k > 0 && p.top_k < n_vocab) && p.n_logprobs < 0;
+}
+
 struct SampleRowResult {
   int32_t token = 0;
   float logprob = 0.0f;
@@ -53,12 +60,16 @@ struct SampleLaunch {
   const SampleRowParams* rows = nullptr;  // [n_rows] (device)
   const SampleEdit* edits = nullptr;      // (device)
   const float* biases = nullptr;          // (device)
-  float* work = nullptr;                  // [n_rows, n_vocab] f32 scratch: processed logits
+  float* work = nullptr;                  // sample_work_bytes scratch: processed logits, split-row state
   SampleRowResult* results = nullptr;     // [n_rows] (device)
   int32_t* top_ids = nullptr;             // [n_rows, max_top] (device)
   float* top_logprobs = nullptr;          // [n_rows, max_top] (device)
   int32_t max_top = 0;
+  int32_t n_split_rows = 0;  // rows with uses_split_path (host-counted; 0 skips the split kernels)
 };
+
+// Bytes of SampleLaunch::work for n_rows rows of n_vocab logits.
+size_t sample_work_bytes(int32_t n_rows, int32_t n_vocab);
 
 void launch_sample(const SampleLaunch& args, const LaunchContext& ctx);
 
