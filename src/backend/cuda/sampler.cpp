@@ -181,8 +181,8 @@ uint32_t CudaSampler::sample(const Tensor& logits, std::span<const SequenceSampl
   launch.top_ids = reinterpret_cast<int32_t*>(result_device + results_bytes);
   launch.top_logprobs = reinterpret_cast<float*>(result_device + results_bytes + ids_bytes);
   launch.max_top = packed.max_top;
-  launch.n_split_rows = static_cast<int32_t>(std::count_if(
-      packed.rows.begin(), packed.rows.end(), [&](const SampleRowParams& row) { return uses_split_path(row, launch.n_vocab); }));
+  auto split = [&](const SampleRowParams& row) { return uses_split_path(row, launch.n_vocab); };
+  launch.n_split_rows = static_cast<int32_t>(std::count_if(packed.rows.begin(), packed.rows.end(), split));
   launch_sample(launch, ctx);
 
   const size_t status_offset = result_bytes - sizeof(uint32_t);

@@ -4,15 +4,16 @@
 // lower id, reaching top_p), and the draw: the first token in id order whose cumulative
 // probability exceeds u. Probabilities are f32 exponentials summed in f64.
 //
-// Rows with only temperature and top_p take the split path: each row is cut into kChunk-token
-// chunks, one block each, over four kernels: prepare (processed logits, chunk maxima), histogram
-// (probability mass per bin of distance below the max; the row's last block picks the bin where
-// the top_p mass is reached), candidates (the chunk's mass above that bin, and the tokens in it
-// appended to a list; the last block sorts the list by (logit desc, id asc) and cuts it where the
-// mass reaches top_p) and draw (the chunk holding u's share of the kept mass walks its tokens).
-// A row whose boundary bin holds more than kMaxCandidates tokens falls back to the one-block
-// kernel, which takes every other row: one block of 1024 threads per row, thresholds by a 4-pass
-// radix select over order-preserving float keys with warp-aggregated shared histograms.
+// Rows with only temperature and top_p (uses_split_path) take the split path: each row is cut
+// into chunks (more and shorter when there are few rows), one block each, over four kernels:
+// prepare (processed logits, chunk maxima), histogram (probability mass per bin of distance below
+// the max; the row's last block picks the bin where the top_p mass is reached), candidates (each
+// chunk's mass before that bin, and its tokens in that bin appended to a list; the row's last
+// block sorts the list by (logit desc, id asc) and cuts it where the mass reaches top_p) and draw
+// (the chunk holding u's share of the kept mass walks its kept tokens in id order). A row with a
+// non-finite max or mass, or more than kMaxCandidates boundary-bin tokens, falls back to the
+// one-block kernel, which takes every other row: one block of 1024 threads per row, thresholds by
+// a 4-pass radix select over order-preserving float keys with warp-aggregated shared histograms.
 #include <climits>
 
 #include "backend/cuda/cuda_check.h"
@@ -26,11 +27,12 @@ constexpr int kThreads = 1024;
 constexpr int kWarps = kThreads / 32;
 constexpr unsigned kFull = 0xffffffffu;
 
-// Split path: tokens per chunk (kPerThread per thread), probability bins of width 1 / kBinScale
-// in processed-logit distance below the max (the last bin takes everything further down), and
-// the most boundary-bin tokens one row may have.
-constexpr int32_t kPerThread = 4;
-constexpr int32_t kChunk = kThreads * kPerThread;
+// Split path: chunks of at least kMinChunk tokens, at most kTargetBlocks of them over all rows
+// (two 1024-thread blocks per SM on a 132-SM H100) unless each row needs one; probability bins
+// of width 1 / kBinScale in processed-logit distance below the max (the last bin takes everything
+// further down); the most boundary-bin tokens of a row.
+constexpr int32_t kMinChunk = kThreads * 4;
+constexpr int32_t kTargetBlocks = 264;
 constexpr int32_t kBins = 512;
 constexpr float kBinScale = 16.0f;
 constexpr uint32_t kMaxCandidates = 2048;
@@ -459,8 +461,8 @@ struct SplitRow {
   int32_t boundary_bin = 0;      // the bin where the top_p mass is reached; kBins: keep all
   uint32_t cut_key = 0;          // kept: key > cut_key, or key == cut_key and id <= cut_id
   int32_t cut_id = 0;
-  double above = 0.0;  // mass of the bins before boundary_bin
-  double target = 0.0;  // top_p * the row's mass
+  double above = 0.0;             // mass of the bins before boundary_bin
+  double target = 0.0;            // top_p * the row's mass
 };
 
 struct SplitView {
@@ -471,21 +473,33 @@ struct SplitView {
   float* chunk_max;      // [n_chunks]
 };
 
-__host__ __device__ int32_t n_chunks(int32_t n_vocab) { return (n_vocab + kChunk - 1) / kChunk; }
+struct Chunking {
+  int32_t n_chunk;  // chunks per row
+  int32_t len;      // tokens per chunk (a multiple of kThreads; the last chunk may be shorter)
+};
+
+__host__ __device__ Chunking chunking(int32_t n_rows, int32_t n_vocab) {
+  const int32_t most = (n_vocab + kMinChunk - 1) / kMinChunk;
+  const int32_t wanted = kTargetBlocks / n_rows;
+  const int32_t n_chunk = wanted < 1 ? 1 : (wanted > most ? most : wanted);
+  const int32_t len = ((n_vocab + n_chunk - 1) / n_chunk + kThreads - 1) / kThreads * kThreads;
+  return {(n_vocab + len - 1) / len, len};
+}
 
 __host__ __device__ size_t align256(size_t n) { return (n + 255) / 256 * 256; }
 
-__host__ __device__ size_t split_row_bytes(int32_t n_vocab) {
-  const auto c = static_cast<size_t>(n_chunks(n_vocab));
+__host__ __device__ size_t split_row_bytes(int32_t n_chunk) {
+  const auto c = static_cast<size_t>(n_chunk);
   return align256(sizeof(SplitRow) + c * (1 + kBins) * sizeof(double) + kMaxCandidates * sizeof(uint64_t) +
                   c * sizeof(float));
 }
 
 __device__ SplitView split_view(const SampleLaunch& a, int32_t r) {
-  const auto c = static_cast<size_t>(n_chunks(a.n_vocab));
+  const int32_t n_chunk = chunking(a.n_rows, a.n_vocab).n_chunk;
+  const auto c = static_cast<size_t>(n_chunk);
   uint8_t* base = reinterpret_cast<uint8_t*>(a.work) +
                   align256(static_cast<size_t>(a.n_rows) * static_cast<size_t>(a.n_vocab) * sizeof(float)) +
-                  static_cast<size_t>(r) * split_row_bytes(a.n_vocab);
+                  static_cast<size_t>(r) * split_row_bytes(n_chunk);
   SplitView v;
   v.row = reinterpret_cast<SplitRow*>(base);
   v.chunk_mass = reinterpret_cast<double*>(base + sizeof(SplitRow));
@@ -525,42 +539,24 @@ __global__ void __launch_bounds__(kThreads) split_prepare_kernel(SampleLaunch a)
   if (!uses_split_path(p, V)) return;
   const SplitView s = split_view(a, r);
   if (c == 0 && threadIdx.x == 0) *s.row = SplitRow{};
-  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const Chunking ch = chunking(a.n_rows, V);
+  const int32_t begin = c * ch.len, end = min(V, begin + ch.len);
   const TL* raw = static_cast<const TL*>(a.logits) + static_cast<int64_t>(r) * V;
   float* z = a.work + static_cast<int64_t>(r) * V;
-  float v[kPerThread];
-#pragma unroll
-  for (int k = 0; k < kPerThread; ++k) {
-    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
-    v[k] = i < end ? to_f32(raw[i]) : 0.0f;
-  }
   if (p.edit_count > 0) {
-#pragma unroll
-    for (int k = 0; k < kPerThread; ++k) {
-      const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
-      if (i < end) z[i] = v[k];
-    }
+    for (int32_t i = begin + threadIdx.x; i < end; i += kThreads) z[i] = to_f32(raw[i]);
     __syncthreads();
     for (int32_t e = threadIdx.x; e < p.edit_count; e += kThreads) {
       const SampleEdit& edit = a.edits[p.edit_begin + e];
       if (edit.token >= begin && edit.token < end) apply_edit(z, edit, a.biases, p);
     }
     __syncthreads();
-#pragma unroll
-    for (int k = 0; k < kPerThread; ++k) {
-      const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
-      if (i < end) v[k] = z[i];
-    }
   }
   float mx = -INFINITY;
-#pragma unroll
-  for (int k = 0; k < kPerThread; ++k) {
-    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
-    if (i < end) {
-      v[k] = __fdiv_rn(v[k], p.temperature);
-      z[i] = v[k];
-      mx = fmaxf(mx, v[k]);
-    }
+  for (int32_t i = begin + threadIdx.x; i < end; i += kThreads) {
+    const float v = __fdiv_rn(p.edit_count > 0 ? z[i] : to_f32(raw[i]), p.temperature);
+    z[i] = v;
+    mx = fmaxf(mx, v);
   }
   mx = block_max_f(mx, sh);
   if (threadIdx.x == 0) s.chunk_max[c] = mx;
@@ -640,7 +636,8 @@ __global__ void __launch_bounds__(kThreads) split_histogram_kernel(SampleLaunch 
   const SampleRowParams p = a.rows[r];
   if (!uses_split_path(p, V)) return;
   const SplitView s = split_view(a, r);
-  const int32_t n_chunk = n_chunks(V);
+  const Chunking ch = chunking(a.n_rows, V);
+  const int32_t n_chunk = ch.n_chunk;
   float mx = -INFINITY;
   for (int32_t j = threadIdx.x; j < n_chunk; j += kThreads) mx = fmaxf(mx, s.chunk_max[j]);
   mx = block_max_f(mx, sh);
@@ -650,11 +647,10 @@ __global__ void __launch_bounds__(kThreads) split_histogram_kernel(SampleLaunch 
   }
   for (int32_t b = threadIdx.x; b < kBins; b += kThreads) hist[b] = 0.0;
   __syncthreads();
-  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const int32_t begin = c * ch.len, end = min(V, begin + ch.len);
   const float* z = a.work + static_cast<int64_t>(r) * V;
-#pragma unroll
-  for (int k = 0; k < kPerThread; ++k) {
-    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+  for (int32_t base = begin; base < end; base += kThreads) {  // all lanes take every step
+    const int32_t i = base + static_cast<int32_t>(threadIdx.x);
     const bool active = i < end;
     const float zi = active ? z[i] : mx;
     double w = active ? weight_of(zi, mx) : 0.0;
@@ -727,7 +723,7 @@ __device__ uint32_t count_kept(const uint64_t* ranked, uint32_t n, double above,
 // The row's last candidates block: ranks the boundary-bin tokens, sets the cut and adds the kept
 // ones' mass to their chunks; too many (or, by rounding, no) candidates hand the row to the
 // one-block kernel.
-__device__ void cut_candidates(const SplitView& s, uint64_t* ranked, Shared& sh) {
+__device__ void cut_candidates(const SplitView& s, int32_t chunk_len, uint64_t* ranked, Shared& sh) {
   const uint32_t n = __ldcg(&s.row->n_candidates);
   if (n == 0 || n > kMaxCandidates) {
     if (threadIdx.x == 0) s.row->fallback = 1;
@@ -735,7 +731,8 @@ __device__ void cut_candidates(const SplitView& s, uint64_t* ranked, Shared& sh)
   }
   uint32_t size = 1;
   while (size < n) size <<= 1;
-  for (uint32_t j = threadIdx.x; j < size; j += kThreads) ranked[j] = j < n ? __ldcg(reinterpret_cast<const unsigned long long*>(s.candidates) + j) : 0;
+  const auto* appended = reinterpret_cast<const unsigned long long*>(s.candidates);
+  for (uint32_t j = threadIdx.x; j < size; j += kThreads) ranked[j] = j < n ? __ldcg(appended + j) : 0;
   __syncthreads();
   bitonic_sort_desc(ranked, size);
   const float mx = s.row->max;
@@ -751,7 +748,7 @@ __device__ void cut_candidates(const SplitView& s, uint64_t* ranked, Shared& sh)
   }
   for (uint32_t j = threadIdx.x; j < kept; j += kThreads) {
     const int32_t id = candidate_id(ranked[j]);
-    atomicAdd(&s.chunk_mass[id / kChunk], weight_of(key_value(candidate_key(ranked[j])), mx));
+    atomicAdd(&s.chunk_mass[id / chunk_len], weight_of(key_value(candidate_key(ranked[j])), mx));
   }
 }
 
@@ -767,12 +764,12 @@ __global__ void __launch_bounds__(kThreads) split_candidates_kernel(SampleLaunch
   if (s.row->fallback) return;
   const float mx = s.row->max;
   const auto boundary = static_cast<uint32_t>(s.row->boundary_bin);
-  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const Chunking ch = chunking(a.n_rows, V);
+  const int32_t begin = c * ch.len, end = min(V, begin + ch.len);
   const float* z = a.work + static_cast<int64_t>(r) * V;
   double mass = 0.0;
-#pragma unroll
-  for (int k = 0; k < kPerThread; ++k) {
-    const int32_t i = begin + k * kThreads + static_cast<int32_t>(threadIdx.x);
+  for (int32_t base = begin; base < end; base += kThreads) {  // all lanes take every step
+    const int32_t i = base + static_cast<int32_t>(threadIdx.x);
     const bool active = i < end;
     const float zi = active ? z[i] : mx;
     const double w = active ? weight_of(zi, mx) : 0.0;
@@ -782,8 +779,8 @@ __global__ void __launch_bounds__(kThreads) split_candidates_kernel(SampleLaunch
   }
   mass = block_sum_d(mass, sh);
   if (threadIdx.x == 0) s.chunk_mass[c] = mass;
-  if (!arrive_last(&s.row->select_arrivals, n_chunks(V), sh)) return;
-  if (boundary < static_cast<uint32_t>(kBins)) cut_candidates(s, ranked, sh);
+  if (!arrive_last(&s.row->select_arrivals, ch.n_chunk, sh)) return;
+  if (boundary < static_cast<uint32_t>(kBins)) cut_candidates(s, ch.len, ranked, sh);
 }
 
 enum DrawRole : int32_t {
@@ -832,12 +829,13 @@ __global__ void __launch_bounds__(kThreads) split_draw_kernel(SampleLaunch a) {
   if (!uses_split_path(p, V)) return;
   const SplitView s = split_view(a, r);
   if (s.row->fallback) return;
-  locate_draw(s, n_chunks(V), c, p.u, sh);
+  const Chunking ch = chunking(a.n_rows, V);
+  locate_draw(s, ch.n_chunk, c, p.u, sh);
   if (sh.draw_role == kNotHere) return;
   const float mx = s.row->max;
   const uint32_t cut_key = s.row->cut_key;
   const int32_t cut_id = s.row->cut_id;
-  const int32_t begin = c * kChunk, end = min(V, begin + kChunk);
+  const int32_t begin = c * ch.len, end = min(V, begin + ch.len);
   const float* z = a.work + static_cast<int64_t>(r) * V;
   auto weight = [&](int32_t j) {
     const int32_t i = begin + j;
@@ -891,7 +889,7 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleLaunch a, uint32
 template <typename TL>
 void launch_kernels(const SampleLaunch& a, const LaunchContext& ctx) {
   if (a.n_split_rows > 0) {
-    const dim3 grid(static_cast<unsigned>(n_chunks(a.n_vocab)), static_cast<unsigned>(a.n_rows));
+    const dim3 grid(static_cast<unsigned>(chunking(a.n_rows, a.n_vocab).n_chunk), static_cast<unsigned>(a.n_rows));
     split_prepare_kernel<TL><<<grid, kThreads, 0, ctx.stream>>>(a);
     split_histogram_kernel<<<grid, kThreads, 0, ctx.stream>>>(a);
     split_candidates_kernel<<<grid, kThreads, 0, ctx.stream>>>(a);
@@ -904,7 +902,8 @@ void launch_kernels(const SampleLaunch& a, const LaunchContext& ctx) {
 
 size_t sample_work_bytes(int32_t n_rows, int32_t n_vocab) {
   const auto rows = static_cast<size_t>(n_rows);
-  return align256(rows * static_cast<size_t>(n_vocab) * sizeof(float)) + rows * split_row_bytes(n_vocab);
+  return align256(rows * static_cast<size_t>(n_vocab) * sizeof(float)) +
+         rows * split_row_bytes(chunking(n_rows, n_vocab).n_chunk);
 }
 
 void launch_sample(const SampleLaunch& a, const LaunchContext& ctx) {
