@@ -2,7 +2,8 @@
 // (host-prepared per-token edits), then the argmax or temperature, min_p, top_k, top_p and a draw
 // with the host-computed uniform u by walking the kept probabilities in token-id order (the CPU
 // sampler's rule); log_softmax of the raw logits for the requested logprobs. Rows with only
-// temperature and top_p (uses_split_path) are split over many blocks; the others take one block.
+// temperature and top_p (uses_split_path) are split over many blocks (sampling_split.cu); the
+// others take one block.
 // Plain data shared host <-> device.
 #pragma once
 
