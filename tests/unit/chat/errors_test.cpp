@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "render_helpers.h"
 
@@ -19,23 +20,32 @@ void expect_error(const std::string& source, ErrorKind kind, const std::string& 
       << "'" << error->what() << "' does not contain '" << message_part << "'";
 }
 
+// A template source, a part of the message of the error rendering it throws, and its variables.
+struct Failure {
+  std::string source;
+  std::string message_part;
+  std::string variables_json = "{}";
+};
+
+// expect_error for each failure, all of `kind`.
+void expect_errors(ErrorKind kind, const std::vector<Failure>& failures) {
+  for (const Failure& f : failures) expect_error(f.source, kind, f.message_part, f.variables_json);
+}
+
 TEST(ChatTemplateErrors, SyntaxErrorsNameLineAndColumn) {
-  expect_error("line one\n{{ 1 + }}", ErrorKind::kInvalidArgument,
-               "syntax error at line 2, column 8: unexpected 'end of print statement'");
-  expect_error("{% if x %}never closed", ErrorKind::kInvalidArgument,
-               "Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'.");
-  expect_error("{% for x in y %}{% endif %}", ErrorKind::kInvalidArgument, "Encountered unknown tag 'endif'.");
-  expect_error("ok\n  {% frobnicate %}", ErrorKind::kInvalidArgument,
-               "line 2, column 6: Encountered unknown tag 'frobnicate'.");
-  expect_error("{{ 'unterminated }}", ErrorKind::kInvalidArgument, "line 1, column 4: unexpected char '''");
-  expect_error("{% break %}", ErrorKind::kInvalidArgument, "'break' outside loop");
-  expect_error("{% for x in y %}{% macro m() %}{% continue %}{% endmacro %}{% endfor %}", ErrorKind::kInvalidArgument,
-               "'continue' outside loop");
-  expect_error("{# never closed", ErrorKind::kInvalidArgument, "Missing end of comment tag");
-  expect_error("{{ (1 }}", ErrorKind::kInvalidArgument, "unexpected '}', expected ')'");
-  expect_error("{% macro m(a=1, b) %}{% endmacro %}", ErrorKind::kInvalidArgument,
-               "non-default argument follows default argument");
-  expect_error("{{ '\xe6\x97' }}", ErrorKind::kInvalidArgument, "not valid UTF-8");
+  expect_errors(ErrorKind::kInvalidArgument, {
+      {"line one\n{{ 1 + }}", "syntax error at line 2, column 8: unexpected 'end of print statement'"},
+      {"{% if x %}never closed", "Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'."},
+      {"{% for x in y %}{% endif %}", "Encountered unknown tag 'endif'."},
+      {"ok\n  {% frobnicate %}", "line 2, column 6: Encountered unknown tag 'frobnicate'."},
+      {"{{ 'unterminated }}", "line 1, column 4: unexpected char '''"},
+      {"{% break %}", "'break' outside loop"},
+      {"{% for x in y %}{% macro m() %}{% continue %}{% endmacro %}{% endfor %}", "'continue' outside loop"},
+      {"{# never closed", "Missing end of comment tag"},
+      {"{{ (1 }}", "unexpected '}', expected ')'"},
+      {"{% macro m(a=1, b) %}{% endmacro %}", "non-default argument follows default argument"},
+      {"{{ '\xe6\x97' }}", "not valid UTF-8"},
+  });
 }
 
 TEST(ChatTemplateErrors, NestingIsBoundedWithoutCrashing) {
@@ -50,18 +60,18 @@ TEST(ChatTemplateErrors, NestingIsBoundedWithoutCrashing) {
 }
 
 TEST(ChatTemplateErrors, RuntimeErrorsNameLineAndColumn) {
-  expect_error("{{ x.y }}", ErrorKind::kInvalidArgument, "line 1, column 5: 'x' is undefined");
-  expect_error("\n\n   {{ messages[0].nope.deeper }}", ErrorKind::kInvalidArgument,
-               "line 3, column 23: 'dict object' has no attribute 'nope'", R"({"messages": [{"role": "user"}]})");
-  expect_error("{{ 1 + 'a' }}", ErrorKind::kInvalidArgument, "unsupported operand type(s) for +: 'int' and 'str'");
-  expect_error("{{ 1 < 'a' }}", ErrorKind::kInvalidArgument, "'<' not supported between instances of 'int' and 'str'");
-  expect_error("{{ missing | tojson }}", ErrorKind::kInvalidArgument, "Object of type Undefined is not JSON serializable");
-  expect_error("{{ 1 / 0 }}", ErrorKind::kInvalidArgument, "division by zero");
-  expect_error("{{ x | nosuchfilter }}", ErrorKind::kInvalidArgument, "No filter named 'nosuchfilter'.");
-  expect_error("{{ [1, 2] | length(3) }}", ErrorKind::kInvalidArgument, "takes at most 0 argument(s)");
-  expect_error("{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}", ErrorKind::kInvalidArgument,
-               "macro 'm' takes not more than 1 argument(s)");
-  expect_error("{% for a, b in [[1, 2, 3]] %}{% endfor %}", ErrorKind::kInvalidArgument, "too many values to unpack");
+  expect_errors(ErrorKind::kInvalidArgument, {
+      {"{{ x.y }}", "line 1, column 5: 'x' is undefined"},
+      {"\n\n   {{ messages[0].nope.deeper }}", "line 3, column 23: 'dict object' has no attribute 'nope'", R"({"messages": [{"role": "user"}]})"},
+      {"{{ 1 + 'a' }}", "unsupported operand type(s) for +: 'int' and 'str'"},
+      {"{{ 1 < 'a' }}", "'<' not supported between instances of 'int' and 'str'"},
+      {"{{ missing | tojson }}", "Object of type Undefined is not JSON serializable"},
+      {"{{ 1 / 0 }}", "division by zero"},
+      {"{{ x | nosuchfilter }}", "No filter named 'nosuchfilter'."},
+      {"{{ [1, 2] | length(3) }}", "takes at most 0 argument(s)"},
+      {"{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}", "macro 'm' takes not more than 1 argument(s)"},
+      {"{% for a, b in [[1, 2, 3]] %}{% endfor %}", "too many values to unpack"},
+  });
 }
 
 TEST(ChatTemplateErrors, RaiseExceptionPassesTheMessageThrough) {
@@ -74,11 +84,13 @@ TEST(ChatTemplateErrors, RaiseExceptionPassesTheMessageThrough) {
 }
 
 TEST(ChatTemplateErrors, UnsupportedFeaturesAreRefusedClearly) {
-  expect_error("{% include 'other.jinja' %}", ErrorKind::kUnsupported, "the 'include' tag is not supported");
-  expect_error("{% extends 'base.jinja' %}", ErrorKind::kUnsupported, "the 'extends' tag is not supported");
-  expect_error("{% from 'x' import y %}", ErrorKind::kUnsupported, "the 'from' tag is not supported");
-  expect_error("{% for x in y recursive %}{% endfor %}", ErrorKind::kUnsupported, "recursive for loops");
-  expect_error("{{ 'a %s' % 1 }}", ErrorKind::kUnsupported, "printf-style");
+  expect_errors(ErrorKind::kUnsupported, {
+      {"{% include 'other.jinja' %}", "the 'include' tag is not supported"},
+      {"{% extends 'base.jinja' %}", "the 'extends' tag is not supported"},
+      {"{% from 'x' import y %}", "the 'from' tag is not supported"},
+      {"{% for x in y recursive %}{% endfor %}", "recursive for loops"},
+      {"{{ 'a %s' % 1 }}", "printf-style"},
+  });
 }
 
 TEST(ChatTemplateSandbox, NothingOutsideTheInputsIsReachable) {
