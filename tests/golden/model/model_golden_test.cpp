@@ -5,13 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "backend/cpu/cpu_backend.h"
-#include "core/mmap_file.h"
-#include "io/safetensors.h"
 #include "model/llama_runner.h"
-#include "model/single_sequence.h"
 #include "support/model_goldens.h"
 #include "support/test_support.h"
 
@@ -51,13 +47,11 @@ std::unique_ptr<LlamaRunner> load_runner(const std::string& dir, bool reference_
 class ModelGolden : public testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    dir_ = test::model_goldens_dir() + "/" + GetParam().checkpoint;
-    golden_ = nlohmann::json::parse(read_file(dir_ + "/golden.json"));
-    runner_ = load_runner(test::model_golden_model_dir(GetParam().checkpoint, golden_), GetParam().reference_kernels);
+    golden_ = test::load_golden_checkpoint(GetParam().checkpoint);
+    runner_ = load_runner(golden_.model_dir, GetParam().reference_kernels);
   }
 
-  std::string dir_;
-  nlohmann::json golden_;
+  test::GoldenCheckpoint golden_;
   std::unique_ptr<LlamaRunner> runner_;
 };
 
@@ -67,38 +61,14 @@ TEST(ModelGoldenData, IsPresent) {
 }
 
 TEST_P(ModelGolden, LogitsRowsMatchTransformers) {
-  const SafetensorsFile rows_file(dir_ + "/golden.safetensors");
-  const size_t vocab = static_cast<size_t>(runner_->vocab_size());
-  double worst = 0;
-  for (const nlohmann::json& prompt : golden_["prompts"]) {
-    const auto ids = prompt["ids"].get<std::vector<int32_t>>();
-    const auto positions = prompt["logits_positions"].get<std::vector<int32_t>>();
-    const TensorInfo* expected = rows_file.find(prompt["logits_tensor"].get<std::string>());
-    ASSERT_NE(expected, nullptr);
-    ASSERT_EQ(expected->dtype, DType::kF32);
-    ASSERT_EQ(expected->shape, (std::vector<int64_t>{static_cast<int64_t>(positions.size()), static_cast<int64_t>(vocab)}));
-    const auto* want = reinterpret_cast<const float*>(expected->data.data());  // [positions, vocab] f32
-    SingleSequence seq(*runner_);
-    const std::vector<float> got = seq.append(ids, positions);  // [positions, vocab] f32
-    for (size_t r = 0; r < positions.size(); ++r) {
-      const double err = test::max_relative_error(&got[r * vocab], &want[r * vocab], vocab);
-      worst = std::max(worst, err);
-      EXPECT_LT(err, kRelativeErrorBound) << "prompt of " << ids.size() << " ids, position " << positions[r];
-    }
-  }
+  const double worst = test::expect_logits_rows_within(*runner_, golden_, kRelativeErrorBound);
   RecordProperty("worst_relative_error", (testing::Message() << worst).GetString());
 }
 
 TEST_P(ModelGolden, GreedyContinuationMatchesTransformers) {
-  SamplingParams greedy;
-  greedy.temperature = 0.0f;
-  for (const nlohmann::json& prompt : golden_["prompts"]) {
-    const auto ids = prompt["ids"].get<std::vector<int32_t>>();
-    const auto want = prompt["greedy_tokens"].get<std::vector<int32_t>>();
-    SingleSequence seq(*runner_);
-    std::vector<int32_t> got = {seq.append_and_sample(ids, greedy).token};
-    while (got.size() < want.size()) got.push_back(seq.append_and_sample(std::span(&got.back(), 1), greedy).token);
-    EXPECT_EQ(got, want) << "prompt of " << ids.size() << " ids";
+  for (const test::GoldenPrompt& prompt : golden_.prompts) {
+    EXPECT_EQ(test::greedy_tokens(*runner_, prompt.ids, prompt.greedy_tokens.size()), prompt.greedy_tokens)
+        << "prompt of " << prompt.ids.size() << " ids";
   }
 }
 

@@ -10,13 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
-#include "core/mmap_file.h"
-#include "io/safetensors.h"
 #include "model/dummy_presets.h"
 #include "model/llama_runner.h"
 #include "model/single_sequence.h"
@@ -53,15 +49,6 @@ std::unique_ptr<LlamaRunner> dummy_runner(const std::string& preset, bool cuda) 
                                        LlamaRunnerOptions{.kv_cache_bytes = 4 * kKvCacheBytes, .max_model_len = 1024});
 }
 
-std::vector<int32_t> greedy(LlamaRunner& runner, const std::vector<int32_t>& prompt, size_t n_tokens) {
-  SamplingParams params;
-  params.temperature = 0.0f;
-  SingleSequence seq(runner);
-  std::vector<int32_t> out = {seq.append_and_sample(prompt, params).token};
-  while (out.size() < n_tokens) out.push_back(seq.append_and_sample(std::span(&out.back(), 1), params).token);
-  return out;
-}
-
 // Next-token logits after `prefix`: [vocab] f32.
 std::vector<float> next_logits(LlamaRunner& runner, const std::vector<int32_t>& prefix) {
   SingleSequence seq(runner);
@@ -93,50 +80,29 @@ int expect_close(const std::vector<int32_t>& prompt, const std::vector<int32_t>&
 class CudaModelGolden : public testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = test::model_goldens_dir() + "/" + GetParam();
-    golden_ = nlohmann::json::parse(read_file(dir_ + "/golden.json"));
-    model_dir_ = test::model_golden_model_dir(GetParam(), golden_);
-    cuda_ = checkpoint_runner(model_dir_, true);
+    golden_ = test::load_golden_checkpoint(GetParam());
+    cuda_ = checkpoint_runner(golden_.model_dir, true);
   }
 
-  std::string dir_, model_dir_;
-  nlohmann::json golden_;
+  test::GoldenCheckpoint golden_;
   std::unique_ptr<LlamaRunner> cuda_;
 };
 
 TEST_P(CudaModelGolden, LogitsRowsWithinBf16BoundOfTransformers) {
-  const SafetensorsFile rows_file(dir_ + "/golden.safetensors");
-  const size_t vocab = static_cast<size_t>(cuda_->vocab_size());
-  double worst = 0;
-  for (const nlohmann::json& prompt : golden_["prompts"]) {
-    const auto ids = prompt["ids"].get<std::vector<int32_t>>();
-    const auto positions = prompt["logits_positions"].get<std::vector<int32_t>>();
-    const TensorInfo* expected = rows_file.find(prompt["logits_tensor"].get<std::string>());
-    ASSERT_NE(expected, nullptr);
-    const auto* want = reinterpret_cast<const float*>(expected->data.data());  // [positions, vocab] f32
-    SingleSequence seq(*cuda_);
-    const std::vector<float> got = seq.append(ids, positions);  // [positions, vocab] f32
-    ASSERT_TRUE(std::all_of(got.begin(), got.end(), [](float x) { return std::isfinite(x); }));
-    for (size_t r = 0; r < positions.size(); ++r) {
-      const double err = test::max_relative_error(&got[r * vocab], &want[r * vocab], vocab);
-      worst = std::max(worst, err);
-      EXPECT_LT(err, kBf16LogitsBound) << "prompt of " << ids.size() << " ids, position " << positions[r];
-    }
-  }
+  const double worst = test::expect_logits_rows_within(*cuda_, golden_, kBf16LogitsBound);
   std::printf("%s: worst relative logits error %.3g\n", GetParam().c_str(), worst);
   RecordProperty("worst_relative_error", (testing::Message() << worst).GetString());
 }
 
 TEST_P(CudaModelGolden, GreedyTokensCloseToTransformers) {
-  const std::unique_ptr<LlamaRunner> cpu = checkpoint_runner(model_dir_, false);
+  const std::unique_ptr<LlamaRunner> cpu = checkpoint_runner(golden_.model_dir, false);
   int identical = 0;
-  for (const nlohmann::json& prompt : golden_["prompts"]) {
-    const auto ids = prompt["ids"].get<std::vector<int32_t>>();
-    const auto want = prompt["greedy_tokens"].get<std::vector<int32_t>>();
-    const std::vector<int32_t> got = greedy(*cuda_, ids, want.size());
-    const int difference = expect_close(ids, got, *cuda_, want, *cpu);
+  for (const test::GoldenPrompt& prompt : golden_.prompts) {
+    const std::vector<int32_t>& want = prompt.greedy_tokens;
+    const std::vector<int32_t> got = test::greedy_tokens(*cuda_, prompt.ids, want.size());
+    const int difference = expect_close(prompt.ids, got, *cuda_, want, *cpu);
     if (difference < 0) ++identical;
-    std::printf("%s: prompt of %zu ids: %s\n", GetParam().c_str(), ids.size(),
+    std::printf("%s: prompt of %zu ids: %s\n", GetParam().c_str(), prompt.ids.size(),
                 difference < 0 ? "identical" : ("first difference at step " + std::to_string(difference)).c_str());
   }
   RecordProperty("identical_prompts", identical);
@@ -159,9 +125,9 @@ TEST_P(CudaDummyVsCpu, GreedyTokensClose) {
     prompt.push_back(static_cast<int32_t>(1000 + (x >> 8) % 100000));
   }
   const std::unique_ptr<LlamaRunner> cuda = dummy_runner(preset, true);
-  const std::vector<int32_t> on_gpu = greedy(*cuda, prompt, n_tokens);
+  const std::vector<int32_t> on_gpu = test::greedy_tokens(*cuda, prompt, n_tokens);
   const std::unique_ptr<LlamaRunner> cpu = dummy_runner(preset, false);
-  const std::vector<int32_t> on_cpu = greedy(*cpu, prompt, n_tokens);
+  const std::vector<int32_t> on_cpu = test::greedy_tokens(*cpu, prompt, n_tokens);
   const int difference = expect_close(prompt, on_gpu, *cuda, on_cpu, *cpu);
   std::printf("%s: %zu greedy tokens, %s\n", preset.c_str(), n_tokens,
               difference < 0 ? "identical" : ("first difference at step " + std::to_string(difference)).c_str());
