@@ -2,7 +2,8 @@
 // tiles of query rows against 64-key tiles of the paged cache on bf16 tensor cores, online
 // softmax in f32, GQA rows packed so one K/V tile serves a whole query-head group. Decode
 // (attention_decode.cu): one block per (token, kv head, key split), works for any token count,
-// head_dim and cache dtype, partial results merged by a combine kernel. Host-side only types.
+// head_dim and cache dtype (tensor cores for bf16 with head_dim 64/128), partial results merged
+// by a combine kernel. Host-side only types.
 #pragma once
 
 #include <cstddef>
@@ -45,7 +46,7 @@ struct DecodeSplit {
   int32_t n_splits = 1;
   int32_t split_len = 0;
 };
-// Splits so the grid holds about four blocks per multiprocessor (`n_sms` of them).
+// Splits so the grid fills the `n_sms` multiprocessors (about one wave of resident blocks).
 DecodeSplit plan_decode_split(const AttentionArgs& args, int n_sms);
 // f32 workspace the decode kernel needs for partial results (0 when n_splits == 1).
 size_t decode_workspace_bytes(const AttentionArgs& args, const DecodeSplit& split);

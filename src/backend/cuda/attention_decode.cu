@@ -1,13 +1,16 @@
-// Split-KV ("flash-decoding") attention over the paged KV cache, for any number of tokens per
-// sequence, any head_dim <= 256 and any cache dtype: one block per (token, kv head, key range)
-// computes all query heads of the kv head's group from one read of each K/V tile (GQA-aware);
-// online softmax in f32 with base-2 exponentials. With several key ranges, each block writes
-// an unnormalised partial (o, max, sum) and a combine kernel merges them per (token, head).
+// Split-KV ("flash-decoding") attention over the paged KV cache, one block per (token, kv head,
+// key range), all query heads of the kv head's group served by one read of each K/V tile (GQA);
+// online softmax in f32 with base-2 exponentials. With several key ranges, each block writes an
+// unnormalised partial (o, max, sum) and a combine kernel merges them per (token, head).
+// Two kernels: a tensor-core one for bf16 q and cache with head_dim 64 or 128 and groups <= 16
+// (per-warp cp.async pipelines, mma.sync, no barrier in the key loop), and a general one for any
+// head_dim <= 256 and any dtype (f32 smem tiles of 32 keys).
 #include <algorithm>
 
 #include "backend/cuda/attention.h"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
+#include "backend/cuda/mma_bf16.cuh"
 
 namespace swallow::cuda {
 namespace {
@@ -251,6 +254,263 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(DecodeParams
   }
 }
 
+// ---- Tensor-core path: bf16 q and cache, head_dim kD (64 or 128), group <= 16 ----------------
+// Block of kTcWarps warps per (token, kv head, key split); each warp takes every kTcWarps-th
+// 16-key tile of the split and keeps its own online softmax, merged through smem at the end.
+// S = Q K^T and O += P V run on mma.sync m16n8k16 with the group's query heads as rows (padded
+// to 16). Each lane copies (cp.async, kTcStages tiles in flight) exactly the 16-byte chunks its
+// fragments need and reads them back itself, so the key loop needs no barrier:
+// - K: lane (g, t) takes keys g and g + 8 of the tile, dims [32p + 8t, 32p + 8t + 8) for each p;
+//   the k index of the QK^T mma runs over dims in that order, and Q's fragments use the same order.
+// - V: lane (g, t) takes keys 2t, 2t + 1, 2t + 8, 2t + 9, dims [64h + 8g, 64h + 8g + 8); element
+//   e of half h feeds n-tile 8h + e, so O's n index is dim 64h + 8n + e of n-tile 8h + e.
+constexpr int kTcWarps = 4;
+constexpr int kTcThreads = kTcWarps * 32;
+constexpr int kTcTileKeys = 16;
+constexpr int kTcStages = 3;
+constexpr int kTcMaxGroup = 16;
+constexpr int kTcBlocksPerSm = 2;  // smem-bound at head_dim 128: 96 KB per block
+
+// 16-byte chunks each lane copies per tile: kD / 16 of K, kD / 16 of V.
+template <int kD>
+constexpr int kTcChunks = kD / 8;
+template <int kD>
+constexpr size_t kTcStageBytes = size_t{32} * kTcChunks<kD> * 16;
+template <int kD>
+constexpr size_t kTcSmemBytes = kTcWarps * kTcStages * kTcStageBytes<kD>;
+// Epilogue, in each warp's own stage memory: o [kTcMaxGroup][kD + 4] f32, then m and l [16].
+template <int kD>
+constexpr int kTcORowStride = kD + 4;
+static_assert(kTcStages * kTcStageBytes<64> >= (kTcMaxGroup * kTcORowStride<64> + 32) * sizeof(float));
+static_assert(kTcStages * kTcStageBytes<128> >= (kTcMaxGroup * kTcORowStride<128> + 32) * sizeof(float));
+
+bool decode_tc_supported(const AttentionArgs& a) {
+  const int32_t group = a.n_kv_heads > 0 ? a.n_heads / a.n_kv_heads : 0;
+  return a.q_dtype == DType::kBF16 && a.kv_dtype == DType::kBF16 && (a.head_dim == 64 || a.head_dim == 128) &&
+         group >= 1 && group <= kTcMaxGroup;
+}
+
+template <int kD>
+__global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeParams p) {
+  constexpr int kKChunks = kD / 32;  // per K key row of a lane
+  constexpr int kVChunks = kD / 64;  // per V key row of a lane
+  constexpr int kNTiles = kD / 8;    // n-tiles of O
+  extern __shared__ __align__(16) unsigned char tc_smem[];
+  const int warp = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31;
+  const int g = lane >> 2;
+  const int t = lane & 3;
+  // Stage s, chunk c of this lane at stages + (s * kTcChunks + c) * 32: lanes side by side.
+  uint4* stages = reinterpret_cast<uint4*>(tc_smem + warp * kTcStages * kTcStageBytes<kD>) + lane;
+
+  const int32_t tok = blockIdx.x / p.n_kv_heads;
+  const int32_t kvh = blockIdx.x % p.n_kv_heads;
+  const int32_t split = blockIdx.y;
+  const int32_t G = p.group;
+  const int32_t seq = find_seq(p.seq_token_start, p.n_seqs, tok);
+  const int32_t* table = p.block_tables + static_cast<int64_t>(seq) * p.max_blocks_per_seq;
+  int32_t pos = p.token_pos[tok];
+  if (pos < 0 || pos >= p.max_blocks_per_seq * p.block_size) {
+    if (threadIdx.x == 0 && split == 0) atomicOr(p.status, kStatusBadPosition);
+    pos = -1;
+  }
+  const int32_t k_begin = split * p.split_len;
+  const int32_t k_end = min(k_begin + p.split_len, pos + 1);
+  const int32_t n_tiles = max(0, (k_end - k_begin + kTcTileKeys - 1) / kTcTileKeys);
+  const int32_t my_tiles = n_tiles > warp ? (n_tiles - warp + kTcWarps - 1) / kTcWarps : 0;
+
+  const auto* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
+  const auto* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
+  // Cache offset of (key, kvh, dim 0); -1 past the split's keys or (flagged) for a bad table entry.
+  auto key_offset = [&](int32_t key) -> int64_t {
+    if (key >= k_end) return -1;
+    const int32_t block = table[key / p.block_size];
+    if (block < 0 || block >= p.n_blocks) {
+      atomicOr(p.status, kStatusBadBlock);
+      return -1;
+    }
+    return ((static_cast<int64_t>(block) * p.block_size + key % p.block_size) * p.n_kv_heads + kvh) * kD;
+  };
+  // Starts the copy of this warp's i-th tile into stage s; missing keys are zero filled.
+  auto issue = [&](int32_t i, int s) {
+    const int32_t k0 = k_begin + (warp + i * kTcWarps) * kTcTileKeys;
+    int64_t k_off[2], v_off[4];  // all table reads before the first copy
+#pragma unroll
+    for (int r = 0; r < 2; ++r) k_off[r] = key_offset(k0 + r * 8 + g);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) v_off[r] = key_offset(k0 + (r >> 1) * 8 + 2 * t + (r & 1));
+    uint4* dst = stages + s * kTcChunks<kD> * 32;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+#pragma unroll
+      for (int c = 0; c < kKChunks; ++c) {
+        const __nv_bfloat16* src = k_off[r] < 0 ? k_cache : k_cache + k_off[r] + c * 32 + t * 8;
+        cp_async_16_zfill(dst + (r * kKChunks + c) * 32, src, k_off[r] < 0 ? 0 : 16);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {
+#pragma unroll
+      for (int h = 0; h < kVChunks; ++h) {
+        const __nv_bfloat16* src = v_off[r] < 0 ? v_cache : v_cache + v_off[r] + h * 64 + g * 8;
+        cp_async_16_zfill(dst + (2 * kKChunks + r * kVChunks + h) * 32, src, v_off[r] < 0 ? 0 : 16);
+      }
+    }
+  };
+#pragma unroll
+  for (int s = 0; s < kTcStages; ++s) {
+    if (s < my_tiles) issue(s, s);
+    cp_async_commit_group();
+  }
+
+  // Q fragments of k-steps 2c and 2c + 1 from dims [32c + 8t, 32c + 8t + 8) of rows g and g + 8
+  // (zero rows past the group).
+  uint32_t qa[kD / 16][4];
+  {
+    const auto* q = static_cast<const __nv_bfloat16*>(p.q) + (static_cast<int64_t>(tok) * p.n_heads + kvh * G) * kD;
+#pragma unroll
+    for (int c = 0; c < kKChunks; ++c) {
+      const uint4 lo = g < G ? *reinterpret_cast<const uint4*>(q + g * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
+      const uint4 hi =
+          g + 8 < G ? *reinterpret_cast<const uint4*>(q + (g + 8) * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
+      qa[2 * c][0] = lo.x, qa[2 * c][1] = hi.x, qa[2 * c][2] = lo.y, qa[2 * c][3] = hi.y;
+      qa[2 * c + 1][0] = lo.z, qa[2 * c + 1][1] = hi.z, qa[2 * c + 1][2] = lo.w, qa[2 * c + 1][3] = hi.w;
+    }
+  }
+
+  float o[kNTiles][4];  // rows g, g + 8 of O in the permuted dim order above
+#pragma unroll
+  for (int n = 0; n < kNTiles; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  float m0 = -INFINITY, m1 = -INFINITY;  // running max (base-2 logits) of rows g, g + 8
+  float l0 = 0.0f, l1 = 0.0f;            // this lane's share of the running sums
+
+  for (int32_t i = 0; i < my_tiles; ++i) {
+    const int s = i % kTcStages;
+    cp_async_wait_group<kTcStages - 1>();
+    const uint4* src = stages + s * kTcChunks<kD> * 32;
+    const int32_t k0 = k_begin + (warp + i * kTcWarps) * kTcTileKeys;
+
+    // S = Q K^T: n-tile r holds keys 8r .. 8r + 7.
+    float sc[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+#pragma unroll
+    for (int c = 0; c < kKChunks; ++c) {
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const uint4 kc = src[(r * kKChunks + c) * 32];
+        mma_m16n8k16_bf16(sc[r], qa[2 * c], kc.x, kc.y);
+        mma_m16n8k16_bf16(sc[r], qa[2 * c + 1], kc.z, kc.w);
+      }
+    }
+    // Online softmax in base 2; keys past the split end are masked.
+    float mx0 = m0, mx1 = m1;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const bool valid = k0 + r * 8 + 2 * t + (e & 1) < k_end;
+        sc[r][e] = valid ? sc[r][e] * p.scale_log2 : -INFINITY;
+      }
+      mx0 = fmaxf(mx0, fmaxf(sc[r][0], sc[r][1]));
+      mx1 = fmaxf(mx1, fmaxf(sc[r][2], sc[r][3]));
+    }
+    mx0 = lane_quad_max(mx0);  // finite: the tile's first key is valid
+    mx1 = lane_quad_max(mx1);
+    const float alpha0 = exp2_approx(m0 - mx0);
+    const float alpha1 = exp2_approx(m1 - mx1);
+    m0 = mx0;
+    m1 = mx1;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      sc[r][0] = exp2_approx(sc[r][0] - mx0);
+      sc[r][1] = exp2_approx(sc[r][1] - mx0);
+      sc[r][2] = exp2_approx(sc[r][2] - mx1);
+      sc[r][3] = exp2_approx(sc[r][3] - mx1);
+    }
+    l0 = l0 * alpha0 + (sc[0][0] + sc[0][1] + sc[1][0] + sc[1][1]);
+    l1 = l1 * alpha1 + (sc[0][2] + sc[0][3] + sc[1][2] + sc[1][3]);
+    if (__any_sync(0xffffffffu, alpha0 != 1.0f || alpha1 != 1.0f)) {  // a row max of the warp moved
+#pragma unroll
+      for (int n = 0; n < kNTiles; ++n) {
+        o[n][0] *= alpha0;
+        o[n][1] *= alpha0;
+        o[n][2] *= alpha1;
+        o[n][3] *= alpha1;
+      }
+    }
+    // O += P V: P's k index is the key (2t, 2t + 1 from n-tile 0; 2t + 8, 2t + 9 from n-tile 1).
+    const uint32_t pa[4] = {pack_bf16x2(sc[0][0], sc[0][1]), pack_bf16x2(sc[0][2], sc[0][3]),
+                            pack_bf16x2(sc[1][0], sc[1][1]), pack_bf16x2(sc[1][2], sc[1][3])};
+#pragma unroll
+    for (int h = 0; h < kVChunks; ++h) {
+      uint4 vc[4];  // keys 2t, 2t + 1, 2t + 8, 2t + 9: dims [64h + 8g, 64h + 8g + 8)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) vc[r] = src[(2 * kKChunks + r * kVChunks + h) * 32];
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const uint32_t sel = (e & 1) ? 0x7632u : 0x5410u;  // high or low bf16 of both words
+        const uint32_t w[4] = {(&vc[0].x)[e >> 1], (&vc[1].x)[e >> 1], (&vc[2].x)[e >> 1], (&vc[3].x)[e >> 1]};
+        mma_m16n8k16_bf16(o[h * 8 + e], pa, __byte_perm(w[0], w[1], sel), __byte_perm(w[2], w[3], sel));
+      }
+    }
+    if (i + kTcStages < my_tiles) issue(i + kTcStages, s);  // this lane has read stage s
+    cp_async_commit_group();
+  }
+  cp_async_wait_group<0>();
+  l0 = lane_quad_sum(l0);
+  l1 = lane_quad_sum(l1);
+  __syncwarp();  // every lane has read its stages before the warp reuses them
+
+  // Warp partials -> this warp's stage memory; then the block merges the kTcWarps partials.
+  float* o_w = reinterpret_cast<float*>(tc_smem + warp * kTcStages * kTcStageBytes<kD>);  // [16][kD + 4]
+  float* ml_w = o_w + kTcMaxGroup * kTcORowStride<kD>;                                   // m [16], l [16]
+#pragma unroll
+  for (int n = 0; n < kNTiles; ++n) {
+#pragma unroll
+    for (int j = 0; j < 2; ++j) {
+      const int d = (n / 8) * 64 + (2 * t + j) * 8 + n % 8;
+      if (g < G) o_w[g * kTcORowStride<kD> + d] = o[n][j];
+      if (g + 8 < G) o_w[(g + 8) * kTcORowStride<kD> + d] = o[n][2 + j];
+    }
+  }
+  if (t == 0) {
+    ml_w[g] = m0;
+    ml_w[g + 8] = m1;
+    ml_w[16 + g] = l0;
+    ml_w[16 + g + 8] = l1;
+  }
+  __syncthreads();
+
+  const size_t warp_floats = kTcStages * kTcStageBytes<kD> / sizeof(float);
+  const auto* all = reinterpret_cast<const float*>(tc_smem);
+  for (int idx = threadIdx.x; idx < G * kD; idx += kTcThreads) {
+    const int h = idx / kD;
+    const int d = idx % kD;
+    const float* ml = all + kTcMaxGroup * kTcORowStride<kD>;
+    float m = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kTcWarps; ++w) m = fmaxf(m, ml[w * warp_floats + h]);
+    const float base = m == -INFINITY ? 0.0f : m;
+    float acc = 0.0f, l = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kTcWarps; ++w) {
+      const float f = exp2f(ml[w * warp_floats + h] - base);
+      acc += all[w * warp_floats + h * kTcORowStride<kD> + d] * f;
+      l += ml[w * warp_floats + 16 + h] * f;
+    }
+    const int64_t head_row = static_cast<int64_t>(tok) * p.n_heads + kvh * G + h;
+    if (p.n_splits == 1) {
+      static_cast<__nv_bfloat16*>(p.out)[head_row * kD + d] = __float2bfloat16_rn(l > 0.0f ? acc / l : 0.0f);
+    } else {
+      const int64_t part = head_row * p.n_splits + split;
+      p.partial_o[part * kD + d] = acc;
+      if (d == 0) {
+        p.partial_m[part] = m;
+        p.partial_l[part] = l;
+      }
+    }
+  }
+}
+
 // One block per (token, head): merges the n_splits partials. out [n_tokens, n_heads * D] TQ.
 template <typename TQ>
 __global__ void combine_kernel(DecodeParams p) {
@@ -270,19 +530,59 @@ __global__ void combine_kernel(DecodeParams p) {
   }
 }
 
+// n_splits ranges of split_len keys (a multiple of `granule`, at least min_keys unless the context
+// is shorter) so that n_tokens * n_kv_heads * n_splits reaches about target_blocks.
+DecodeSplit split_keys(const AttentionArgs& a, int64_t target_blocks, int32_t min_keys, int32_t granule) {
+  DecodeSplit split;
+  const int64_t base_blocks = int64_t{a.n_tokens} * a.n_kv_heads;
+  const int64_t by_fill = (target_blocks + base_blocks - 1) / std::max<int64_t>(base_blocks, 1);
+  const int64_t by_length = (int64_t{a.max_context} + min_keys - 1) / min_keys;
+  split.n_splits = static_cast<int32_t>(std::clamp<int64_t>(std::min(by_fill, by_length), 1, 65535));
+  const int32_t per_split = (a.max_context + split.n_splits - 1) / split.n_splits;
+  split.split_len = std::max(granule, (per_split + granule - 1) / granule * granule);
+  split.n_splits = std::max(1, (a.max_context + split.split_len - 1) / split.split_len);
+  return split;
+}
+
+template <typename TQ>
+void launch_combine(const AttentionArgs& a, const DecodeParams& p, const LaunchContext& ctx) {
+  const unsigned threads = static_cast<unsigned>(std::min(256, (a.head_dim + 31) / 32 * 32));
+  combine_kernel<TQ><<<static_cast<unsigned>(int64_t{a.n_tokens} * a.n_heads), threads, 0, ctx.stream>>>(p);
+  check_launch(ctx.op, "attention combine_kernel");
+}
+
+// Grid: x = token * n_kv_heads + kv head (the kv heads of one key share DRAM pages), y = split.
+template <int kD>
+void launch_decode_tc_dim(const AttentionArgs& a, const DecodeParams& p, const LaunchContext& ctx) {
+  auto* kernel = decode_attention_tc_kernel<kD>;
+  constexpr size_t smem = kTcSmemBytes<kD>;
+  if (smem > 48 * 1024) {
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)), ctx.op,
+          "cudaFuncSetAttribute(decode_attention_tc_kernel)");
+  }
+  const dim3 grid(static_cast<unsigned>(int64_t{a.n_tokens} * a.n_kv_heads), static_cast<unsigned>(p.n_splits));
+  kernel<<<grid, kTcThreads, smem, ctx.stream>>>(p);
+  check_launch(ctx.op, "decode_attention_tc_kernel");
+  if (p.n_splits > 1) launch_combine<__nv_bfloat16>(a, p, ctx);
+}
+
+void launch_decode_tc(const AttentionArgs& a, const DecodeParams& p, const LaunchContext& ctx) {
+  if (a.head_dim == 64) {
+    launch_decode_tc_dim<64>(a, p, ctx);
+  } else {
+    launch_decode_tc_dim<128>(a, p, ctx);
+  }
+}
+
 }  // namespace
 
 DecodeSplit plan_decode_split(const AttentionArgs& a, int n_sms) {
-  DecodeSplit split;
-  const int64_t base_blocks = int64_t{a.n_tokens} * a.n_kv_heads;
-  const int64_t target = 4 * int64_t{std::max(n_sms, 1)};
-  const int64_t by_fill = (target + base_blocks - 1) / std::max<int64_t>(base_blocks, 1);
-  const int64_t by_length = (int64_t{a.max_context} + kMinSplitKeys - 1) / kMinSplitKeys;
-  split.n_splits = static_cast<int32_t>(std::clamp<int64_t>(std::min(by_fill, by_length), 1, 65535));
-  const int32_t per_split = (a.max_context + split.n_splits - 1) / split.n_splits;
-  split.split_len = std::max(kTileKeys, (per_split + kTileKeys - 1) / kTileKeys * kTileKeys);
-  split.n_splits = std::max(1, (a.max_context + split.split_len - 1) / split.split_len);
-  return split;
+  const int64_t sms = std::max(n_sms, 1);
+  // Tensor-core path: one wave of resident blocks, at least two tiles per warp.
+  if (decode_tc_supported(a)) {
+    return split_keys(a, kTcBlocksPerSm * sms, 2 * kTcWarps * kTcTileKeys, kTcWarps * kTcTileKeys);
+  }
+  return split_keys(a, 4 * sms, kMinSplitKeys, kTileKeys);
 }
 
 size_t decode_workspace_bytes(const AttentionArgs& a, const DecodeSplit& split) {
@@ -320,6 +620,10 @@ void launch_decode_attention(const AttentionArgs& a, const DecodeSplit& split, f
     p.partial_m = workspace + parts * a.head_dim;
     p.partial_l = p.partial_m + parts;
   }
+  if (decode_tc_supported(a)) {
+    launch_decode_tc(a, p, ctx);
+    return;
+  }
   const size_t smem = decode_smem_bytes(p.group, p.head_dim);
   const dim3 grid(static_cast<unsigned>(a.n_tokens), static_cast<unsigned>(a.n_kv_heads),
                   static_cast<unsigned>(split.n_splits));
@@ -334,11 +638,7 @@ void launch_decode_attention(const AttentionArgs& a, const DecodeSplit& split, f
       }
       kernel<<<grid, kThreads, smem, ctx.stream>>>(p);
       check_launch(ctx.op, "decode_attention_kernel");
-      if (split.n_splits > 1) {
-        const unsigned threads = static_cast<unsigned>(std::min(256, (a.head_dim + 31) / 32 * 32));
-        combine_kernel<TQ><<<static_cast<unsigned>(int64_t{a.n_tokens} * a.n_heads), threads, 0, ctx.stream>>>(p);
-        check_launch(ctx.op, "attention combine_kernel");
-      }
+      if (split.n_splits > 1) launch_combine<TQ>(a, p, ctx);
     });
   });
 }
