@@ -1,6 +1,8 @@
-// CUDA vs CPU paged attention on ragged batches: decode-only batches (split-KV kernel), prefill
-// and chunked-prefill mixed with decode (tensor-core kernel), long contexts, non-contiguous
-// block tables with partial last blocks, GQA groups 1-8, head_dim 32-128, f32 q / f32 cache.
+// CUDA vs CPU paged attention on ragged batches: decode-only batches (split-KV kernels: tensor
+// cores for bf16 head_dim 64/128 groups <= 16, the general kernel otherwise), prefill and
+// chunked-prefill mixed with decode (tensor-core kernel), long contexts, non-contiguous block
+// tables with partial last blocks, GQA groups 1-16, head_dim 16-128, f32 q / f32 cache; bad
+// block-table entries and positions raise the status word.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "core/error.h"
 #include "gpu_test_util.h"
 
 namespace swallow::gpu_test {
@@ -127,6 +130,55 @@ TEST(GpuAttention, SmallAndOddHeadDims) {
   run({6, 2, 48, 16, DType::kBF16, DType::kBF16, {{40, 40}, {9, 2}}});
   run({4, 2, 32, 8, DType::kBF16, DType::kBF16, {{25, 25}, {300, 1}}});
   run({4, 1, 16, 16, DType::kBF16, DType::kBF16, {{18, 18}}});
+}
+
+TEST(GpuAttention, ManyRaggedDecodes) {
+  std::vector<SeqSpec> seqs;
+  for (int32_t ctx : random_ints(128, 100, 300)) seqs.push_back({ctx, 1});
+  run({32, 8, 128, 16, DType::kBF16, DType::kBF16, seqs});
+}
+
+TEST(GpuAttention, DecodeGroupsAndBlockSizes) {
+  const std::vector<SeqSpec> seqs{{1, 1}, {7, 1}, {16, 1}, {33, 1}, {250, 1}, {777, 1}};
+  run({16, 16, 128, 16, DType::kBF16, DType::kBF16, seqs});  // group 1
+  run({40, 8, 128, 16, DType::kBF16, DType::kBF16, seqs});   // group 5
+  run({32, 2, 128, 16, DType::kBF16, DType::kBF16, seqs});   // group 16
+  run({32, 1, 64, 16, DType::kBF16, DType::kBF16, seqs});    // group 32: general kernel
+  run({32, 8, 128, 12, DType::kBF16, DType::kBF16, seqs});   // 16-key tiles across blocks
+  run({32, 8, 128, 5, DType::kBF16, DType::kBF16, seqs});
+  run({32, 8, 64, 32, DType::kBF16, DType::kBF16, seqs});
+  run({12, 4, 64, 16, DType::kBF16, DType::kBF16, {{3000, 1}, {2, 1}}});
+}
+
+// One decode token whose block table holds `bad_entry` in its second slot, or whose position is
+// beyond its table: the CUDA backend must report it at the next synchronisation.
+void expect_status_error(DType dtype, int32_t bad_entry, int32_t pos) {
+  SCOPED_TRACE(testing::Message() << dtype_name(dtype) << " entry " << bad_entry << " pos " << pos);
+  const KvCacheShape shape{1, 8, 16, 2, 128, dtype};
+  auto cache = cuda().create_kv_cache(shape);
+  const int64_t part_bytes = int64_t{shape.n_blocks} * shape.block_size * shape.n_kv_heads * shape.head_dim *
+                             static_cast<int64_t>(dtype_size(dtype));
+  const std::vector<uint8_t> zeros(static_cast<size_t>(part_bytes), 0);
+  cuda().copy_to_device(cache->keys(0), zeros.data(), zeros.size());
+  cuda().copy_to_device(cache->values(0), zeros.data(), zeros.size());
+  const std::vector<int32_t> tables{3, bad_entry, 5, -1};
+  const std::vector<int32_t> token_pos{pos}, seq_start{0, 1}, seq_len{pos + 1};
+  DeviceInts g_pos(token_pos), g_start(seq_start), g_tables(tables);
+  DeviceTensor g_q(1, 8 * 128, DType::kBF16), g_out(1, 8 * 128, DType::kBF16);
+  g_q.upload(random_floats(8 * 128, -1, 1));
+  const AttentionBatch batch{1, 1, g_pos.data(), nullptr, g_start.data(), g_tables.data(), 4, seq_start, seq_len};
+  const AttentionParams params{8, 2, 128, 1.0f / std::sqrt(128.0f)};
+  cuda().attention(*cache, 0, g_q.t(), batch, params, g_out.t());
+  EXPECT_THROW(cuda().synchronize(), Error);
+  EXPECT_NO_THROW(cuda().synchronize());  // the flag was cleared
+}
+
+TEST(GpuAttention, BadBlockEntriesAndPositionsRaiseStatus) {
+  for (DType dtype : {DType::kBF16, DType::kF32}) {
+    expect_status_error(dtype, 8, 40);    // entry == n_blocks
+    expect_status_error(dtype, -1, 20);   // unused entry inside the context
+    expect_status_error(dtype, 4, 64);    // position == max_blocks_per_seq * block_size
+  }
 }
 
 }  // namespace
