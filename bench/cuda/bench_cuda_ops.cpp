@@ -164,6 +164,8 @@ int main(int argc, char** argv) {
     b.matmul("down 14336->4096", 2048, 14336, 4096);
     b.attention("attention decode 1 x 4096", 1, 4096, 1);
     b.attention("attention decode 64 x 1024", 64, 1024, 1);
+    b.attention("attention decode 128 x 256", 128, 256, 1);
+    b.attention("attention decode 128 x 200", 128, 200, 1);
     b.attention("attention prefill 2048", 1, 2048, 2048);
     b.sample("sample greedy x1", 1, 0.0f, 1.0f);
     b.sample("sample top_p 0.9 x1", 1, 0.7f, 0.9f);
