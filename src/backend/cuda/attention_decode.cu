@@ -39,6 +39,7 @@ struct DecodeParams {
   float scale_log2;
   int32_t n_splits;
   int32_t split_len;
+  int64_t n_items;   // n_tokens * n_kv_heads * n_splits
   float* partial_o;  // [n_tokens, n_heads, n_splits, head_dim] when n_splits > 1
   float* partial_m;  // [n_tokens, n_heads, n_splits]
   float* partial_l;  // [n_tokens, n_heads, n_splits]
@@ -54,8 +55,13 @@ size_t decode_smem_bytes(int32_t group, int32_t head_dim) {
   return floats * sizeof(float);
 }
 
-// Sequence of token `tok`: the s with seq_token_start[s] <= tok < seq_token_start[s + 1].
+// Sequence of token `tok`: the s with seq_token_start[s] <= tok < seq_token_start[s + 1]. Decode
+// batches (one token per sequence) are answered by two independent loads, others by bisection.
 __device__ int32_t find_seq(const int32_t* starts, int32_t n_seqs, int32_t tok) {
+  const int32_t guess = min(tok, n_seqs - 1);
+  const int32_t first = starts[guess];
+  const int32_t next = starts[guess + 1];
+  if (first <= tok && tok < next) return guess;
   int32_t lo = 0, hi = n_seqs - 1;
   while (lo < hi) {
     const int32_t mid = (lo + hi + 1) / 2;
@@ -255,8 +261,10 @@ __global__ void __launch_bounds__(kThreads) decode_attention_kernel(DecodeParams
 }
 
 // ---- Tensor-core path: bf16 q and cache, head_dim kD (64 or 128), group <= 16 ----------------
-// Block of kTcWarps warps per (token, kv head, key split); each warp takes every kTcWarps-th
-// 16-key tile of the split and keeps its own online softmax, merged through smem at the end.
+// Work items are (token, kv head, key split), numbered with the split fastest, then the kv head.
+// A block of kTcWarps warps takes kTcWarps / kW consecutive items (kW warps per item); the warps
+// of an item take every kW-th 16-key tile of its keys and keep their own online softmax, merged
+// through smem at the end.
 // S = Q K^T and O += P V run on mma.sync m16n8k16 with the group's query heads as rows (padded
 // to 16). Each lane copies (cp.async, kTcStages tiles in flight) exactly the 16-byte chunks its
 // fragments need and reads them back itself, so the key loop needs no barrier:
@@ -270,6 +278,10 @@ constexpr int kTcTileKeys = 16;
 constexpr int kTcStages = 3;
 constexpr int kTcMaxGroup = 16;
 constexpr int kTcBlocksPerSm = 2;  // smem-bound at head_dim 128: 96 KB per block
+// Warps per item: on H100 4 beat 2 and 1 at 128 x 256, 64 x 1024 and 1 x 4096 (fewer warps per
+// item need more splits or leave each warp a longer serial chain of tiles).
+constexpr int kTcWarpsPerItem = 4;
+constexpr int kTcItemsPerBlock = kTcWarps / kTcWarpsPerItem;
 
 // 16-byte chunks each lane copies per tile: kD / 16 of K, kD / 16 of V.
 template <int kD>
@@ -290,6 +302,15 @@ bool decode_tc_supported(const AttentionArgs& a) {
          group >= 1 && group <= kTcMaxGroup;
 }
 
+struct DecodeItem {
+  int32_t tok, kvh, split;
+};
+__device__ __forceinline__ DecodeItem decode_item(const DecodeParams& p, int64_t item) {
+  const int64_t head = item / p.n_splits;
+  return {static_cast<int32_t>(head / p.n_kv_heads), static_cast<int32_t>(head % p.n_kv_heads),
+          static_cast<int32_t>(item % p.n_splits)};
+}
+
 template <int kD>
 __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeParams p) {
   constexpr int kKChunks = kD / 32;  // per K key row of a lane
@@ -303,63 +324,92 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
   // Stage s, chunk c of this lane at stages + (s * kTcChunks + c) * 32: lanes side by side.
   uint4* stages = reinterpret_cast<uint4*>(tc_smem + warp * kTcStages * kTcStageBytes<kD>) + lane;
 
-  const int32_t tok = blockIdx.x / p.n_kv_heads;
-  const int32_t kvh = blockIdx.x % p.n_kv_heads;
-  const int32_t split = blockIdx.y;
+  const int64_t item = int64_t{blockIdx.x} * kTcItemsPerBlock + warp / kTcWarpsPerItem;
+  const int part = warp % kTcWarpsPerItem;  // this warp takes the item's tiles part, part + kW, ...
+  const bool active = item < p.n_items;
+  const DecodeItem mine = decode_item(p, active ? item : 0);
+  const int32_t tok = mine.tok, kvh = mine.kvh, split = mine.split;
   const int32_t G = p.group;
   const int32_t seq = find_seq(p.seq_token_start, p.n_seqs, tok);
   const int32_t* table = p.block_tables + static_cast<int64_t>(seq) * p.max_blocks_per_seq;
-  int32_t pos = p.token_pos[tok];
-  if (pos < 0 || pos >= p.max_blocks_per_seq * p.block_size) {
-    if (threadIdx.x == 0 && split == 0) atomicOr(p.status, kStatusBadPosition);
+  int32_t pos = active ? p.token_pos[tok] : -1;
+  if (active && (pos < 0 || pos >= p.max_blocks_per_seq * p.block_size)) {
+    if (lane == 0 && part == 0 && split == 0) atomicOr(p.status, kStatusBadPosition);
     pos = -1;
   }
   const int32_t k_begin = split * p.split_len;
   const int32_t k_end = min(k_begin + p.split_len, pos + 1);
   const int32_t n_tiles = max(0, (k_end - k_begin + kTcTileKeys - 1) / kTcTileKeys);
-  const int32_t my_tiles = n_tiles > warp ? (n_tiles - warp + kTcWarps - 1) / kTcWarps : 0;
+  const int32_t my_tiles = n_tiles > part ? (n_tiles - part + kTcWarpsPerItem - 1) / kTcWarpsPerItem : 0;
 
   const auto* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
   const auto* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
-  // Cache offset of (key, kvh, dim 0); -1 past the split's keys or (flagged) for a bad table entry.
-  auto key_offset = [&](int32_t key) -> int64_t {
-    if (key >= k_end) return -1;
-    const int32_t block = table[key / p.block_size];
-    if (block < 0 || block >= p.n_blocks) {
-      atomicOr(p.status, kStatusBadBlock);
-      return -1;
+  // The lane's six keys of a tile: K rows g, g + 8 (r = 0, 1), V rows 2t, 2t + 1, 2t + 8, 2t + 9.
+  auto lane_key = [&](int r) { return r < 2 ? r * 8 + g : ((r - 2) >> 1) * 8 + 2 * t + (r & 1); };
+  auto tile_k0 = [&](int32_t i) { return k_begin + (part + i * kTcWarpsPerItem) * kTcTileKeys; };
+  // Block and slot of key k0 + j without a division per key.
+  auto locate = [&](int32_t k0, int32_t j, int32_t& block, int32_t& slot) {
+    block = k0 / p.block_size;
+    slot = k0 - block * p.block_size + j;
+    while (slot >= p.block_size) {
+      slot -= p.block_size;
+      ++block;
     }
-    return ((static_cast<int64_t>(block) * p.block_size + key % p.block_size) * p.n_kv_heads + kvh) * kD;
   };
-  // Starts the copy of this warp's i-th tile into stage s; missing keys are zero filled.
-  auto issue = [&](int32_t i, int s) {
-    const int32_t k0 = k_begin + (warp + i * kTcWarps) * kTcTileKeys;
-    int64_t k_off[2], v_off[4];  // all table reads before the first copy
+  // Block-table entries of the lane's keys of tile i: plain loads, checked only by `copy`, so
+  // they can be issued a tile ahead of their use.
+  auto lookup = [&](int32_t i, int32_t (&entry)[6]) {
+    const int32_t k0 = tile_k0(i);
 #pragma unroll
-    for (int r = 0; r < 2; ++r) k_off[r] = key_offset(k0 + r * 8 + g);
+    for (int r = 0; r < 6; ++r) {
+      int32_t block, slot;
+      locate(k0, lane_key(r), block, slot);
+      entry[r] = k0 + lane_key(r) < k_end ? table[block] : 0;
+    }
+  };
+  // Starts the copy of tile i into stage s; keys past the split and bad entries (flagged) are
+  // zero filled.
+  auto copy = [&](int32_t i, int s, const int32_t (&entry)[6]) {
+    const int32_t k0 = tile_k0(i);
+    int64_t off[6];  // cache offset of (key, kvh, dim 0), -1: zero fill
 #pragma unroll
-    for (int r = 0; r < 4; ++r) v_off[r] = key_offset(k0 + (r >> 1) * 8 + 2 * t + (r & 1));
+    for (int r = 0; r < 6; ++r) {
+      int32_t block, slot;
+      locate(k0, lane_key(r), block, slot);
+      off[r] = -1;
+      if (k0 + lane_key(r) < k_end) {
+        if (entry[r] < 0 || entry[r] >= p.n_blocks) {
+          atomicOr(p.status, kStatusBadBlock);
+        } else {
+          off[r] = ((static_cast<int64_t>(entry[r]) * p.block_size + slot) * p.n_kv_heads + kvh) * kD;
+        }
+      }
+    }
     uint4* dst = stages + s * kTcChunks<kD> * 32;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
 #pragma unroll
       for (int c = 0; c < kKChunks; ++c) {
-        const __nv_bfloat16* src = k_off[r] < 0 ? k_cache : k_cache + k_off[r] + c * 32 + t * 8;
-        cp_async_16_zfill(dst + (r * kKChunks + c) * 32, src, k_off[r] < 0 ? 0 : 16);
+        const __nv_bfloat16* src = off[r] < 0 ? k_cache : k_cache + off[r] + c * 32 + t * 8;
+        cp_async_16_zfill(dst + (r * kKChunks + c) * 32, src, off[r] < 0 ? 0 : 16);
       }
     }
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
 #pragma unroll
       for (int h = 0; h < kVChunks; ++h) {
-        const __nv_bfloat16* src = v_off[r] < 0 ? v_cache : v_cache + v_off[r] + h * 64 + g * 8;
-        cp_async_16_zfill(dst + (2 * kKChunks + r * kVChunks + h) * 32, src, v_off[r] < 0 ? 0 : 16);
+        const __nv_bfloat16* src = off[2 + r] < 0 ? v_cache : v_cache + off[2 + r] + h * 64 + g * 8;
+        cp_async_16_zfill(dst + (2 * kKChunks + r * kVChunks + h) * 32, src, off[2 + r] < 0 ? 0 : 16);
       }
     }
   };
 #pragma unroll
   for (int s = 0; s < kTcStages; ++s) {
-    if (s < my_tiles) issue(s, s);
+    if (s < my_tiles) {
+      int32_t entry[6];
+      lookup(s, entry);
+      copy(s, s, entry);
+    }
     cp_async_commit_group();
   }
 
@@ -368,11 +418,11 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
   uint32_t qa[kD / 16][4];
   {
     const auto* q = static_cast<const __nv_bfloat16*>(p.q) + (static_cast<int64_t>(tok) * p.n_heads + kvh * G) * kD;
+    const bool row0 = active && g < G, row1 = active && g + 8 < G;
 #pragma unroll
     for (int c = 0; c < kKChunks; ++c) {
-      const uint4 lo = g < G ? *reinterpret_cast<const uint4*>(q + g * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
-      const uint4 hi =
-          g + 8 < G ? *reinterpret_cast<const uint4*>(q + (g + 8) * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
+      const uint4 lo = row0 ? *reinterpret_cast<const uint4*>(q + g * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
+      const uint4 hi = row1 ? *reinterpret_cast<const uint4*>(q + (g + 8) * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
       qa[2 * c][0] = lo.x, qa[2 * c][1] = hi.x, qa[2 * c][2] = lo.y, qa[2 * c][3] = hi.y;
       qa[2 * c + 1][0] = lo.z, qa[2 * c + 1][1] = hi.z, qa[2 * c + 1][2] = lo.w, qa[2 * c + 1][3] = hi.w;
     }
@@ -386,9 +436,12 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
 
   for (int32_t i = 0; i < my_tiles; ++i) {
     const int s = i % kTcStages;
+    const bool refill = i + kTcStages < my_tiles;
+    int32_t ahead[6];  // table entries of the tile that refills stage s, read during this one
+    if (refill) lookup(i + kTcStages, ahead);
     cp_async_wait_group<kTcStages - 1>();
     const uint4* src = stages + s * kTcChunks<kD> * 32;
-    const int32_t k0 = k_begin + (warp + i * kTcWarps) * kTcTileKeys;
+    const int32_t k0 = tile_k0(i);
 
     // S = Q K^T: n-tile r holds keys 8r .. 8r + 7.
     float sc[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
@@ -452,7 +505,7 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
         mma_m16n8k16_bf16(o[h * 8 + e], pa, __byte_perm(w[0], w[1], sel), __byte_perm(w[2], w[3], sel));
       }
     }
-    if (i + kTcStages < my_tiles) issue(i + kTcStages, s);  // this lane has read stage s
+    if (refill) copy(i + kTcStages, s, ahead);  // this lane has read stage s
     cp_async_commit_group();
   }
   cp_async_wait_group<0>();
@@ -460,7 +513,7 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
   l1 = lane_quad_sum(l1);
   __syncwarp();  // every lane has read its stages before the warp reuses them
 
-  // Warp partials -> this warp's stage memory; then the block merges the kTcWarps partials.
+  // Warp partials -> this warp's stage memory; then the block merges each item's kW partials.
   float* o_w = reinterpret_cast<float*>(tc_smem + warp * kTcStages * kTcStageBytes<kD>);  // [16][kD + 4]
   float* ml_w = o_w + kTcMaxGroup * kTcORowStride<kD>;                                   // m [16], l [16]
 #pragma unroll
@@ -480,32 +533,37 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
   }
   __syncthreads();
 
-  const size_t warp_floats = kTcStages * kTcStageBytes<kD> / sizeof(float);
-  const auto* all = reinterpret_cast<const float*>(tc_smem);
-  for (int idx = threadIdx.x; idx < G * kD; idx += kTcThreads) {
-    const int h = idx / kD;
-    const int d = idx % kD;
-    const float* ml = all + kTcMaxGroup * kTcORowStride<kD>;
-    float m = -INFINITY;
+  constexpr size_t kWarpFloats = kTcStages * kTcStageBytes<kD> / sizeof(float);
+  for (int j = 0; j < kTcItemsPerBlock; ++j) {
+    const int64_t merged = int64_t{blockIdx.x} * kTcItemsPerBlock + j;
+    if (merged >= p.n_items) break;
+    const DecodeItem it = decode_item(p, merged);
+    const float* first = reinterpret_cast<const float*>(tc_smem) + j * kTcWarpsPerItem * kWarpFloats;
+    const float* ml = first + kTcMaxGroup * kTcORowStride<kD>;
+    for (int idx = threadIdx.x; idx < G * kD; idx += kTcThreads) {
+      const int h = idx / kD;
+      const int d = idx % kD;
+      float m = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kTcWarps; ++w) m = fmaxf(m, ml[w * warp_floats + h]);
-    const float base = m == -INFINITY ? 0.0f : m;
-    float acc = 0.0f, l = 0.0f;
+      for (int w = 0; w < kTcWarpsPerItem; ++w) m = fmaxf(m, ml[w * kWarpFloats + h]);
+      const float base = m == -INFINITY ? 0.0f : m;
+      float acc = 0.0f, l = 0.0f;
 #pragma unroll
-    for (int w = 0; w < kTcWarps; ++w) {
-      const float f = exp2f(ml[w * warp_floats + h] - base);
-      acc += all[w * warp_floats + h * kTcORowStride<kD> + d] * f;
-      l += ml[w * warp_floats + 16 + h] * f;
-    }
-    const int64_t head_row = static_cast<int64_t>(tok) * p.n_heads + kvh * G + h;
-    if (p.n_splits == 1) {
-      static_cast<__nv_bfloat16*>(p.out)[head_row * kD + d] = __float2bfloat16_rn(l > 0.0f ? acc / l : 0.0f);
-    } else {
-      const int64_t part = head_row * p.n_splits + split;
-      p.partial_o[part * kD + d] = acc;
-      if (d == 0) {
-        p.partial_m[part] = m;
-        p.partial_l[part] = l;
+      for (int w = 0; w < kTcWarpsPerItem; ++w) {
+        const float f = exp2f(ml[w * kWarpFloats + h] - base);
+        acc += first[w * kWarpFloats + h * kTcORowStride<kD> + d] * f;
+        l += ml[w * kWarpFloats + 16 + h] * f;
+      }
+      const int64_t head_row = static_cast<int64_t>(it.tok) * p.n_heads + it.kvh * G + h;
+      if (p.n_splits == 1) {
+        static_cast<__nv_bfloat16*>(p.out)[head_row * kD + d] = __float2bfloat16_rn(l > 0.0f ? acc / l : 0.0f);
+      } else {
+        const int64_t slot = head_row * p.n_splits + it.split;
+        p.partial_o[slot * kD + d] = acc;
+        if (d == 0) {
+          p.partial_m[slot] = m;
+          p.partial_l[slot] = l;
+        }
       }
     }
   }
@@ -531,11 +589,11 @@ __global__ void combine_kernel(DecodeParams p) {
 }
 
 // n_splits ranges of split_len keys (a multiple of `granule`, at least min_keys unless the context
-// is shorter) so that n_tokens * n_kv_heads * n_splits reaches about target_blocks.
-DecodeSplit split_keys(const AttentionArgs& a, int64_t target_blocks, int32_t min_keys, int32_t granule) {
+// is shorter) so that n_tokens * n_kv_heads * n_splits reaches about target_items.
+DecodeSplit split_keys(const AttentionArgs& a, int64_t target_items, int32_t min_keys, int32_t granule) {
   DecodeSplit split;
-  const int64_t base_blocks = int64_t{a.n_tokens} * a.n_kv_heads;
-  const int64_t by_fill = (target_blocks + base_blocks - 1) / std::max<int64_t>(base_blocks, 1);
+  const int64_t base_items = int64_t{a.n_tokens} * a.n_kv_heads;
+  const int64_t by_fill = (target_items + base_items - 1) / std::max<int64_t>(base_items, 1);
   const int64_t by_length = (int64_t{a.max_context} + min_keys - 1) / min_keys;
   split.n_splits = static_cast<int32_t>(std::clamp<int64_t>(std::min(by_fill, by_length), 1, 65535));
   const int32_t per_split = (a.max_context + split.n_splits - 1) / split.n_splits;
@@ -551,7 +609,6 @@ void launch_combine(const AttentionArgs& a, const DecodeParams& p, const LaunchC
   check_launch(ctx.op, "attention combine_kernel");
 }
 
-// Grid: x = token * n_kv_heads + kv head (the kv heads of one key share DRAM pages), y = split.
 template <int kD>
 void launch_decode_tc_dim(const AttentionArgs& a, const DecodeParams& p, const LaunchContext& ctx) {
   auto* kernel = decode_attention_tc_kernel<kD>;
@@ -560,8 +617,8 @@ void launch_decode_tc_dim(const AttentionArgs& a, const DecodeParams& p, const L
     check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)), ctx.op,
           "cudaFuncSetAttribute(decode_attention_tc_kernel)");
   }
-  const dim3 grid(static_cast<unsigned>(int64_t{a.n_tokens} * a.n_kv_heads), static_cast<unsigned>(p.n_splits));
-  kernel<<<grid, kTcThreads, smem, ctx.stream>>>(p);
+  const auto blocks = static_cast<unsigned>((p.n_items + kTcItemsPerBlock - 1) / kTcItemsPerBlock);
+  kernel<<<blocks, kTcThreads, smem, ctx.stream>>>(p);
   check_launch(ctx.op, "decode_attention_tc_kernel");
   if (p.n_splits > 1) launch_combine<__nv_bfloat16>(a, p, ctx);
 }
@@ -580,7 +637,8 @@ DecodeSplit plan_decode_split(const AttentionArgs& a, int n_sms) {
   const int64_t sms = std::max(n_sms, 1);
   // Tensor-core path: one wave of resident blocks, at least two tiles per warp.
   if (decode_tc_supported(a)) {
-    return split_keys(a, kTcBlocksPerSm * sms, 2 * kTcWarps * kTcTileKeys, kTcWarps * kTcTileKeys);
+    return split_keys(a, kTcBlocksPerSm * kTcItemsPerBlock * sms, 2 * kTcWarpsPerItem * kTcTileKeys,
+                      kTcWarpsPerItem * kTcTileKeys);
   }
   return split_keys(a, 4 * sms, kMinSplitKeys, kTileKeys);
 }
@@ -613,6 +671,7 @@ void launch_decode_attention(const AttentionArgs& a, const DecodeSplit& split, f
   p.scale_log2 = a.scale * 1.4426950408889634f;
   p.n_splits = split.n_splits;
   p.split_len = split.split_len;
+  p.n_items = int64_t{a.n_tokens} * a.n_kv_heads * split.n_splits;
   p.status = ctx.status;
   if (split.n_splits > 1) {
     const size_t parts = static_cast<size_t>(a.n_tokens) * a.n_heads * split.n_splits;

@@ -10,10 +10,13 @@
 
 namespace swallow::cuda {
 
-// Copies 16 bytes gmem -> smem asynchronously; src_bytes 0 writes zeros and reads nothing.
+// Copies 16 bytes gmem -> smem asynchronously, bypassing L1, with a hint to fetch the enclosing
+// 256 bytes into L2 (callers read whole rows of that size); src_bytes 0 writes zeros and reads
+// nothing.
 __device__ __forceinline__ void cp_async_16_zfill(void* smem, const void* gmem, int src_bytes) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes) : "memory");
+  asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes)
+               : "memory");
 }
 __device__ __forceinline__ void cp_async_commit_group() { asm volatile("cp.async.commit_group;\n" ::); }
 // Waits until at most N of this thread's committed groups are still in flight. The "memory"
