@@ -356,10 +356,18 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
       ++block;
     }
   };
-  // Block-table entries of the lane's keys of tile i: plain loads, checked only by `copy`, so
-  // they can be issued a tile ahead of their use.
+  // Block sizes that are multiples of 16 hold whole tiles (tiles start at multiples of 16): one
+  // table entry per tile, one cache row stride between its keys.
+  const bool whole_tiles = p.block_size % kTcTileKeys == 0;
+  const int64_t row_stride = int64_t{p.n_kv_heads} * kD;
+  // Block-table entries of the lane's keys of tile i (of its first key for whole tiles): plain
+  // loads, checked only by `copy`, so they can be issued a tile ahead of their use.
   auto lookup = [&](int32_t i, int32_t (&entry)[6]) {
     const int32_t k0 = tile_k0(i);
+    if (whole_tiles) {
+      entry[0] = table[k0 / p.block_size];
+      return;
+    }
 #pragma unroll
     for (int r = 0; r < 6; ++r) {
       int32_t block, slot;
@@ -372,16 +380,25 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
   auto copy = [&](int32_t i, int s, const int32_t (&entry)[6]) {
     const int32_t k0 = tile_k0(i);
     int64_t off[6];  // cache offset of (key, kvh, dim 0), -1: zero fill
+    if (whole_tiles) {
+      const bool bad = entry[0] < 0 || entry[0] >= p.n_blocks;
+      if (bad) atomicOr(p.status, kStatusBadBlock);
+      const int64_t base =
+          (static_cast<int64_t>(entry[0]) * p.block_size + k0 % p.block_size) * row_stride + int64_t{kvh} * kD;
 #pragma unroll
-    for (int r = 0; r < 6; ++r) {
-      int32_t block, slot;
-      locate(k0, lane_key(r), block, slot);
-      off[r] = -1;
-      if (k0 + lane_key(r) < k_end) {
-        if (entry[r] < 0 || entry[r] >= p.n_blocks) {
-          atomicOr(p.status, kStatusBadBlock);
-        } else {
-          off[r] = ((static_cast<int64_t>(entry[r]) * p.block_size + slot) * p.n_kv_heads + kvh) * kD;
+      for (int r = 0; r < 6; ++r) off[r] = !bad && k0 + lane_key(r) < k_end ? base + lane_key(r) * row_stride : -1;
+    } else {
+#pragma unroll
+      for (int r = 0; r < 6; ++r) {
+        int32_t block, slot;
+        locate(k0, lane_key(r), block, slot);
+        off[r] = -1;
+        if (k0 + lane_key(r) < k_end) {
+          if (entry[r] < 0 || entry[r] >= p.n_blocks) {
+            atomicOr(p.status, kStatusBadBlock);
+          } else {
+            off[r] = (static_cast<int64_t>(entry[r]) * p.block_size + slot) * row_stride + int64_t{kvh} * kD;
+          }
         }
       }
     }
@@ -443,25 +460,28 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
     const uint4* src = stages + s * kTcChunks<kD> * 32;
     const int32_t k0 = tile_k0(i);
 
-    // S = Q K^T: n-tile r holds keys 8r .. 8r + 7.
+    // S = Q K^T: n-tile r holds keys 8r .. 8r + 7; even and odd k-steps in separate
+    // accumulators to halve the dependent mma chain.
     float sc[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+    float odd[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
 #pragma unroll
     for (int c = 0; c < kKChunks; ++c) {
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         const uint4 kc = src[(r * kKChunks + c) * 32];
         mma_m16n8k16_bf16(sc[r], qa[2 * c], kc.x, kc.y);
-        mma_m16n8k16_bf16(sc[r], qa[2 * c + 1], kc.z, kc.w);
+        mma_m16n8k16_bf16(odd[r], qa[2 * c + 1], kc.z, kc.w);
       }
     }
     // Online softmax in base 2; keys past the split end are masked.
+    const bool partial = k0 + kTcTileKeys > k_end;
     float mx0 = m0, mx1 = m1;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const bool valid = k0 + r * 8 + 2 * t + (e & 1) < k_end;
-        sc[r][e] = valid ? sc[r][e] * p.scale_log2 : -INFINITY;
+        const bool valid = !partial || k0 + r * 8 + 2 * t + (e & 1) < k_end;
+        sc[r][e] = valid ? (sc[r][e] + odd[r][e]) * p.scale_log2 : -INFINITY;
       }
       mx0 = fmaxf(mx0, fmaxf(sc[r][0], sc[r][1]));
       mx1 = fmaxf(mx1, fmaxf(sc[r][2], sc[r][3]));
