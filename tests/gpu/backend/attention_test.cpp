@@ -152,9 +152,10 @@ TEST(GpuAttention, DecodeGroupsAndBlockSizes) {
 
 // One decode token whose block table holds `bad_entry` in its second slot, or whose position is
 // beyond its table: the CUDA backend must report it at the next synchronisation.
-void expect_status_error(DType dtype, int32_t bad_entry, int32_t pos) {
-  SCOPED_TRACE(testing::Message() << dtype_name(dtype) << " entry " << bad_entry << " pos " << pos);
-  const KvCacheShape shape{1, 8, 16, 2, 128, dtype};
+void expect_status_error(DType dtype, int32_t block_size, int32_t bad_entry, int32_t pos) {
+  SCOPED_TRACE(testing::Message() << dtype_name(dtype) << " block " << block_size << " entry " << bad_entry << " pos "
+                                  << pos);
+  const KvCacheShape shape{1, 8, block_size, 2, 128, dtype};
   auto cache = cuda().create_kv_cache(shape);
   const int64_t part_bytes = int64_t{shape.n_blocks} * shape.block_size * shape.n_kv_heads * shape.head_dim *
                              static_cast<int64_t>(dtype_size(dtype));
@@ -175,9 +176,11 @@ void expect_status_error(DType dtype, int32_t bad_entry, int32_t pos) {
 
 TEST(GpuAttention, BadBlockEntriesAndPositionsRaiseStatus) {
   for (DType dtype : {DType::kBF16, DType::kF32}) {
-    expect_status_error(dtype, 8, 40);    // entry == n_blocks
-    expect_status_error(dtype, -1, 20);   // unused entry inside the context
-    expect_status_error(dtype, 4, 64);    // position == max_blocks_per_seq * block_size
+    for (int32_t bs : {16, 12}) {
+      expect_status_error(dtype, bs, 8, 2 * bs + 8);  // entry == n_blocks
+      expect_status_error(dtype, bs, -1, bs + 4);     // unused entry inside the context
+      expect_status_error(dtype, bs, 4, 4 * bs);      // position == max_blocks_per_seq * block_size
+    }
   }
 }
 
