@@ -438,8 +438,9 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
     const bool row0 = active && g < G, row1 = active && g + 8 < G;
 #pragma unroll
     for (int c = 0; c < kKChunks; ++c) {
-      const uint4 lo = row0 ? *reinterpret_cast<const uint4*>(q + g * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
-      const uint4 hi = row1 ? *reinterpret_cast<const uint4*>(q + (g + 8) * kD + c * 32 + t * 8) : make_uint4(0, 0, 0, 0);
+      const __nv_bfloat16* chunk = q + g * kD + c * 32 + t * 8;
+      const uint4 lo = row0 ? *reinterpret_cast<const uint4*>(chunk) : make_uint4(0, 0, 0, 0);
+      const uint4 hi = row1 ? *reinterpret_cast<const uint4*>(chunk + 8 * kD) : make_uint4(0, 0, 0, 0);
       qa[2 * c][0] = lo.x, qa[2 * c][1] = hi.x, qa[2 * c][2] = lo.y, qa[2 * c][3] = hi.y;
       qa[2 * c + 1][0] = lo.z, qa[2 * c + 1][1] = hi.z, qa[2 * c + 1][2] = lo.w, qa[2 * c + 1][3] = hi.w;
     }
