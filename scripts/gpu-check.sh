@@ -120,6 +120,9 @@ bench_json() {
   "$cli" bench "$@" --format json >"$out/bench_$name.json" 2>"$out/bench_$name.stderr"
 }
 
+# bench_json with programmatic dependent launch off (to measure what it gives).
+bench_json_without_dependent_launch() { SWALLOW_CUDA_DEPENDENT_LAUNCH=0 bench_json "$@"; }
+
 # Every front end on the GPU with the demo model (real tokenizer and template) and a dummy 8B.
 demo=$root/models/tiny-demo-ja
 frontends() {
@@ -192,7 +195,7 @@ if wanted sanitize; then
   if [ -x "$gpu_backend" ]; then
     step "compute-sanitizer memcheck (ops)" sanitizer memcheck '-*LongContext*:*SingleLongDecode*:GpuSampling.SeededDraws*' backend
     step "compute-sanitizer racecheck (attention, sampling)" sanitizer racecheck \
-      'GpuAttention.RaggedPrefillWithDecode:GpuAttention.HeadDim64*:GpuAttention.DecodeBatch*:GpuSampling.TiesAreBrokenLikeCpu' backend
+      'GpuAttention.RaggedPrefillWithDecode:GpuAttention.HeadDim64*:GpuAttention.DecodeBatch*:GpuSampling.TiesAreBrokenLikeCpu:GpuFusedOps.*' backend
     step "compute-sanitizer memcheck (model on golden checkpoints)" sanitizer memcheck 'Checkpoints/*' model
   else skip "compute-sanitizer" "tests not built"; fi
 fi
@@ -210,6 +213,8 @@ if wanted engine; then
   if [ -x "$cli" ]; then
     d8=(--device cuda --dummy-weights llama3.1-8b)
     step "bench latency 8B: prompt 128, 128 new" bench_json latency_8b latency "${d8[@]}" --prompt-tokens 128 --gen-tokens 128
+    step "bench latency 8B: prompt 128, 128 new, no dependent launch" bench_json_without_dependent_launch \
+      latency_8b_no_dependent_launch latency "${d8[@]}" --prompt-tokens 128 --gen-tokens 128
     step "bench latency 8B: prefill 2048" bench_json prefill_8b latency "${d8[@]}" --prompt-tokens 2048 --gen-tokens 1
     step "bench throughput 8B: 128 x (128 + 128)" bench_json throughput_8b throughput "${d8[@]}" \
       --num-requests 128 --prompt-tokens 128 --output-tokens 128

@@ -98,6 +98,21 @@ class Backend {
   virtual void sample(const Tensor& logits, std::span<const SequenceSampling> seqs, std::span<SampledToken> out) = 0;
   // Converts any-dtype tensor rows into f32 host memory (debugging, `swallow logits`). dst [rows, cols].
   virtual void read_f32(const Tensor& x, float* dst) = 0;
+
+  // --- fused ops (backend.cpp): the defaults run the ops above in order; a backend overrides one
+  // where doing it in fewer passes pays, giving the same values as the default sequence. ---
+  // outs[i] = x @ ws[i]^T for every i (the q, k and v projections of one input).
+  virtual void matmuls(const Tensor& x, std::span<const Tensor> ws, std::span<const Tensor> outs);
+  // out = silu(x @ gate_w^T) * (x @ up_w^T). x [n, k]; gate_w, up_w [f, k]; gate, up, out [n, f]
+  // (gate and up are scratch a backend may leave unwritten).
+  virtual void swiglu(const Tensor& x, const Tensor& gate_w, const Tensor& up_w, const Tensor& gate, const Tensor& up,
+                      const Tensor& out);
+  // hidden += delta, then normed = rms_norm(hidden) * weight. hidden, delta, normed [n, d].
+  virtual void add_rms_norm(const Tensor& hidden, const Tensor& delta, const Tensor& weight, float eps,
+                            const Tensor& normed);
+  // rope(q, k) then store_kv(k, v) into `layer` of the cache.
+  virtual void rope_store_kv(const Tensor& q, const Tensor& k, const Tensor& v, const RopeTable& table,
+                             KvCache& cache, int32_t layer, const AttentionBatch& batch);
 };
 
 }  // namespace swallow

@@ -112,12 +112,17 @@ void LlamaModel::forward(const BatchInput& batch, KvCache& cache) {
   attn.host_seq_token_start = batch.seq_token_start;
   attn.host_seq_len = batch.seq_len;
 
-  backend_.embedding(weights_.embed_tokens, ids, scratch(hidden_, n, config_.hidden_size));
+  const auto eps = static_cast<float>(config_.rms_norm_eps);
+  const Tensor hidden = scratch(hidden_, n, config_.hidden_size);
+  backend_.embedding(weights_.embed_tokens, ids, hidden);
+  backend_.rms_norm(hidden, weights_.layers.front().input_norm, eps, scratch(normed_, n, config_.hidden_size));
   for (int32_t layer = 0; layer < static_cast<int32_t>(config_.n_layers); ++layer) {
     run_layer(layer, n, attn, cache);
   }
 }
 
+// Expects normed = input_norm(hidden) of this layer; leaves the next layer's input_norm(hidden)
+// in normed (the last layer leaves hidden only: logits() norms the rows it picks).
 void LlamaModel::run_layer(int32_t layer, int64_t n, const AttentionBatch& attn, KvCache& cache) {
   const LlamaLayerWeights& w = weights_.layers[static_cast<size_t>(layer)];
   const auto eps = static_cast<float>(config_.rms_norm_eps);
@@ -136,22 +141,21 @@ void LlamaModel::run_layer(int32_t layer, int64_t n, const AttentionBatch& attn,
   const Tensor up = scratch(up_, n, f);
   const Tensor mlp = scratch(mlp_, n, f);
 
-  backend_.rms_norm(hidden, w.input_norm, eps, normed);
-  backend_.matmul(normed, w.q_proj, q);
-  backend_.matmul(normed, w.k_proj, k);
-  backend_.matmul(normed, w.v_proj, v);
-  backend_.rope(q, k, attn.token_pos, rope_);
-  backend_.store_kv(cache, layer, k, v, attn);
+  const Tensor qkv_w[] = {w.q_proj, w.k_proj, w.v_proj};
+  const Tensor qkv[] = {q, k, v};
+  backend_.matmuls(normed, qkv_w, qkv);
+  backend_.rope_store_kv(q, k, v, rope_, cache, layer, attn);
   backend_.attention(cache, layer, q, attn, attn_params_, attn_out);
   backend_.matmul(attn_out, w.o_proj, proj);
-  backend_.add(hidden, proj, hidden);
+  backend_.add_rms_norm(hidden, proj, w.post_norm, eps, normed);
 
-  backend_.rms_norm(hidden, w.post_norm, eps, normed);
-  backend_.matmul(normed, w.gate_proj, gate);
-  backend_.matmul(normed, w.up_proj, up);
-  backend_.silu_mul(gate, up, mlp);
+  backend_.swiglu(normed, w.gate_proj, w.up_proj, gate, up, mlp);
   backend_.matmul(mlp, w.down_proj, proj);
-  backend_.add(hidden, proj, hidden);
+  if (layer + 1 < static_cast<int32_t>(config_.n_layers)) {
+    backend_.add_rms_norm(hidden, proj, weights_.layers[static_cast<size_t>(layer) + 1].input_norm, eps, normed);
+  } else {
+    backend_.add(hidden, proj, hidden);
+  }
 }
 
 Tensor LlamaModel::logits(std::span<const int32_t> rows) {

@@ -3,6 +3,7 @@
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -47,6 +48,8 @@ CudaBackend::CudaBackend(const CudaBackendOptions& options)
                       std::to_string(compute_major_) + "." + std::to_string(compute_minor_) +
                       "; the CUDA backend needs 8.0 or newer (bf16 tensor cores)");
   }
+  const char* dependent_launch = std::getenv("SWALLOW_CUDA_DEPENDENT_LAUNCH");
+  dependent_launch_ = compute_major_ >= 9 && (dependent_launch == nullptr || std::strcmp(dependent_launch, "0") != 0);
   SWALLOW_CUDA_CHECK("init", cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   status_ = std::make_unique<cuda::CudaBuffer>(sizeof(uint32_t), "the status word");
   SWALLOW_CUDA_CHECK("init", cudaMemsetAsync(status_->data(), 0, sizeof(uint32_t), stream_));
@@ -68,7 +71,7 @@ std::string CudaBackend::name() const {
 
 cuda::LaunchContext CudaBackend::ctx(const char* op) const {
   SWALLOW_CUDA_CHECK(op, cudaSetDevice(device_));
-  return {stream_, status_word(), op};
+  return {stream_, status_word(), op, dependent_launch_};
 }
 
 std::unique_ptr<Buffer> CudaBackend::allocate(size_t n_bytes) {

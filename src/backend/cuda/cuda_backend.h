@@ -57,6 +57,16 @@ class CudaBackend final : public Backend {
   void sample(const Tensor& logits, std::span<const SequenceSampling> seqs, std::span<SampledToken> out) override;
   void read_f32(const Tensor& x, float* dst) override;
 
+  // Fused ops: one launch each on the small-batch (gemv) path and for rope + KV store and the
+  // residual add + rms_norm at any size; bit-identical to the unfused sequence.
+  void matmuls(const Tensor& x, std::span<const Tensor> ws, std::span<const Tensor> outs) override;
+  void swiglu(const Tensor& x, const Tensor& gate_w, const Tensor& up_w, const Tensor& gate, const Tensor& up,
+              const Tensor& out) override;
+  void add_rms_norm(const Tensor& hidden, const Tensor& delta, const Tensor& weight, float eps,
+                    const Tensor& normed) override;
+  void rope_store_kv(const Tensor& q, const Tensor& k, const Tensor& v, const RopeTable& table, KvCache& cache,
+                     int32_t layer, const AttentionBatch& batch) override;
+
   // Proposed Backend op (not yet in backend.h): fills a bf16 tensor on the device with dummy
   // weights, element i = dummy::value_bf16(seed, first_index + i, dist). Asynchronous.
   void fill_dummy_bf16(const Tensor& out, uint64_t seed, const dummy::Distribution& dist, uint64_t first_index = 0);
@@ -74,6 +84,11 @@ class CudaBackend final : public Backend {
   void raise_status(uint32_t status, const char* op);
   // x in `dtype`: x itself, or a converted copy in the conversion workspace.
   Tensor as_dtype(const Tensor& x, DType dtype, const char* op);
+  // Checks out = x @ w^T (shapes, dtypes) for `op`.
+  void check_matmul(const char* op, const Tensor& x, const Tensor& w, const Tensor& out) const;
+  // The StoreKvArgs of k, v into `layer` after checking them against the cache and batch.
+  cuda::StoreKvArgs store_kv_args(const char* op, KvCache& cache, int32_t layer, const Tensor& k, const Tensor& v,
+                                  const AttentionBatch& batch) const;
 
   int device_ = 0;
   double utilization_ = 0.9;
@@ -81,6 +96,7 @@ class CudaBackend final : public Backend {
   int n_sms_ = 0;
   int compute_major_ = 0;
   int compute_minor_ = 0;
+  bool dependent_launch_ = false;  // sm_90+ unless SWALLOW_CUDA_DEPENDENT_LAUNCH=0
   size_t total_memory_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<cuda::CudaBuffer> status_;  // [1] u32 StatusBit flags

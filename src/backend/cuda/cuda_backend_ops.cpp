@@ -40,6 +40,22 @@ void check_grid_rows(const char* op, int64_t rows) {
   if (rows > int64_t{0x7fffffff}) throw unsupported(std::string(op) + ": " + std::to_string(rows) + " rows");
 }
 
+void check_rope(const char* op, const Tensor& q, const Tensor& k, const RopeTable& table) {
+  check_float(op, "q", q);
+  check_same_dtype(op, "k", k, q, "q");
+  const int32_t head_dim = table.head_dim;
+  if (head_dim <= 0 || head_dim % 2 != 0 || table.inv_freq == nullptr) {
+    throw invalid_argument(std::string(op) + ": head_dim must be even and > 0 with an inv_freq table, got " +
+                           std::to_string(head_dim));
+  }
+  if (q.cols % head_dim != 0 || k.cols % head_dim != 0 || k.rows != q.rows) {
+    throw invalid_argument(std::string(op) + ": q " + shape_str(q) + " and k " + shape_str(k) +
+                           " must have the same rows and a multiple of head_dim " + std::to_string(head_dim) +
+                           " columns");
+  }
+  check_grid_rows(op, q.rows);
+}
+
 }  // namespace
 
 Tensor CudaBackend::as_dtype(const Tensor& x, DType dtype, const char* op) {
@@ -67,49 +83,78 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, con
   cuda::launch_rms_norm(x, weight, eps, out, ctx("rms_norm"));
 }
 
-void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& out) {
-  check_float("matmul", "x", x);
-  check_float("matmul", "w", w);
-  check_float("matmul", "out", out);
-  check_shape("matmul", "w", w, w.rows, x.cols);
-  check_shape("matmul", "out", out, x.rows, w.rows);
-  if (x.rows == 0 || w.rows == 0) return;
+void CudaBackend::check_matmul(const char* op, const Tensor& x, const Tensor& w, const Tensor& out) const {
+  check_float(op, "x", x);
+  check_float(op, "w", w);
+  check_float(op, "out", out);
+  check_shape(op, "w", w, w.rows, x.cols);
+  check_shape(op, "out", out, x.rows, w.rows);
   if (!cuda::CublasLtMatmul::supported(w.dtype, out.dtype)) {
-    throw unsupported(std::string("matmul: ") + dtype_name(w.dtype) + " weights with " + dtype_name(out.dtype) +
+    throw unsupported(std::string(op) + ": " + dtype_name(w.dtype) + " weights with " + dtype_name(out.dtype) +
                       " output (expected the weight dtype or F32)");
   }
+}
+
+void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& out) {
+  check_matmul("matmul", x, w, out);
+  if (x.rows == 0 || w.rows == 0) return;
   const Tensor x_in = as_dtype(x, w.dtype, "matmul");  // [n, k] in the weight dtype
   const cuda::LaunchContext c = ctx("matmul");
   if (cuda::gemv_supported(x_in, w, out)) {
-    cuda::launch_gemv(x_in, w, out, c);
+    cuda::launch_gemv(x_in, &w, &out, 1, c);
   } else {
     cublas_->run(x_in, w, out, cublas_workspace_->data(), cublas_workspace_->n_bytes(), c.stream);
   }
 }
 
-void CudaBackend::rope(const Tensor& q, const Tensor& k, const int32_t* positions, const RopeTable& table) {
-  check_float("rope", "q", q);
-  check_same_dtype("rope", "k", k, q, "q");
-  const int32_t head_dim = table.head_dim;
-  if (head_dim <= 0 || head_dim % 2 != 0 || table.inv_freq == nullptr) {
-    throw invalid_argument("rope: head_dim must be even and > 0 with an inv_freq table, got " + std::to_string(head_dim));
+void CudaBackend::matmuls(const Tensor& x, std::span<const Tensor> ws, std::span<const Tensor> outs) {
+  if (ws.size() != outs.size()) throw invalid_argument("matmuls: as many outputs as weights are needed");
+  for (size_t i = 0; i < ws.size(); ++i) check_matmul("matmuls", x, ws[i], outs[i]);
+  if (ws.empty() || x.rows == 0) return;
+  const Tensor x_in = as_dtype(x, ws[0].dtype, "matmuls");  // [n, k] in the weight dtype
+  bool fused = ws.size() <= static_cast<size_t>(cuda::kGemvMaxSegments);
+  for (size_t i = 0; i < ws.size() && fused; ++i) {
+    fused = ws[i].dtype == ws[0].dtype && outs[i].dtype == outs[0].dtype && cuda::gemv_supported(x_in, ws[i], outs[i]);
   }
-  if (q.cols % head_dim != 0 || k.cols % head_dim != 0 || k.rows != q.rows) {
-    throw invalid_argument("rope: q " + shape_str(q) + " and k " + shape_str(k) + " must have the same rows and a " +
-                           "multiple of head_dim " + std::to_string(head_dim) + " columns");
+  if (!fused) {
+    Backend::matmuls(x, ws, outs);
+    return;
   }
-  check_grid_rows("rope", q.rows);
-  cuda::launch_rope(q, k, positions, table.inv_freq, head_dim, ctx("rope"));
+  cuda::launch_gemv(x_in, ws.data(), outs.data(), static_cast<int>(ws.size()), ctx("matmuls"));
 }
 
-void CudaBackend::store_kv(KvCache& cache, int32_t layer, const Tensor& k, const Tensor& v, const AttentionBatch& batch) {
+void CudaBackend::swiglu(const Tensor& x, const Tensor& gate_w, const Tensor& up_w, const Tensor& gate,
+                         const Tensor& up, const Tensor& out) {
+  check_matmul("swiglu", x, gate_w, gate);
+  check_matmul("swiglu", x, up_w, up);
+  check_float("swiglu", "out", out);
+  check_shape("swiglu", "out", out, gate.rows, gate.cols);
+  if (x.rows == 0 || gate_w.rows == 0) return;
+  const Tensor x_in = as_dtype(x, gate_w.dtype, "swiglu");  // [n, k] in the weight dtype
+  const bool fused = up_w.dtype == gate_w.dtype && out.dtype == gate_w.dtype && gate.dtype == out.dtype &&
+                     up.dtype == out.dtype && cuda::gemv_supported(x_in, gate_w, out) &&
+                     cuda::gemv_supported(x_in, up_w, out);
+  if (!fused) {
+    Backend::swiglu(x, gate_w, up_w, gate, up, out);
+    return;
+  }
+  cuda::launch_swiglu_gemv(x_in, gate_w, up_w, out, ctx("swiglu"));
+}
+
+void CudaBackend::rope(const Tensor& q, const Tensor& k, const int32_t* positions, const RopeTable& table) {
+  check_rope("rope", q, k, table);
+  cuda::launch_rope(q, k, positions, table.inv_freq, table.head_dim, ctx("rope"));
+}
+
+cuda::StoreKvArgs CudaBackend::store_kv_args(const char* op, KvCache& cache, int32_t layer, const Tensor& k,
+                                             const Tensor& v, const AttentionBatch& batch) const {
   const KvCacheShape& shape = cache.shape();
   const int64_t row = int64_t{shape.n_kv_heads} * shape.head_dim;
-  check_float("store_kv", "k", k);
-  check_same_dtype("store_kv", "v", v, k, "k");
-  check_shape("store_kv", "k", k, batch.n_tokens, row);
-  check_shape("store_kv", "v", v, batch.n_tokens, row);
-  check_grid_rows("store_kv", k.rows);
+  check_float(op, "k", k);
+  check_same_dtype(op, "v", v, k, "k");
+  check_shape(op, "k", k, batch.n_tokens, row);
+  check_shape(op, "v", v, batch.n_tokens, row);
+  check_grid_rows(op, k.rows);
   cuda::StoreKvArgs args;
   args.k = k;
   args.v = v;
@@ -118,7 +163,18 @@ void CudaBackend::store_kv(KvCache& cache, int32_t layer, const Tensor& k, const
   args.v_cache = cache.values(layer);
   args.cache_dtype = shape.dtype;
   args.n_slots = int64_t{shape.n_blocks} * shape.block_size;
-  cuda::launch_store_kv(args, ctx("store_kv"));
+  return args;
+}
+
+void CudaBackend::store_kv(KvCache& cache, int32_t layer, const Tensor& k, const Tensor& v, const AttentionBatch& batch) {
+  cuda::launch_store_kv(store_kv_args("store_kv", cache, layer, k, v, batch), ctx("store_kv"));
+}
+
+void CudaBackend::rope_store_kv(const Tensor& q, const Tensor& k, const Tensor& v, const RopeTable& table,
+                                KvCache& cache, int32_t layer, const AttentionBatch& batch) {
+  check_rope("rope_store_kv", q, k, table);
+  const cuda::StoreKvArgs args = store_kv_args("rope_store_kv", cache, layer, k, v, batch);
+  cuda::launch_rope_store_kv(q, batch.token_pos, table.inv_freq, table.head_dim, args, ctx("rope_store_kv"));
 }
 
 void CudaBackend::attention(const KvCache& cache, int32_t layer, const Tensor& q, const AttentionBatch& batch,
@@ -206,6 +262,19 @@ void CudaBackend::add(const Tensor& a, const Tensor& b, const Tensor& out) {
   check_shape("add", "b", b, a.rows, a.cols);
   check_shape("add", "out", out, a.rows, a.cols);
   cuda::launch_add(a, b, out, ctx("add"));
+}
+
+void CudaBackend::add_rms_norm(const Tensor& hidden, const Tensor& delta, const Tensor& weight, float eps,
+                               const Tensor& normed) {
+  check_float("add_rms_norm", "hidden", hidden);
+  check_float("add_rms_norm", "weight", weight);
+  check_same_dtype("add_rms_norm", "delta", delta, hidden, "hidden");
+  check_same_dtype("add_rms_norm", "normed", normed, hidden, "hidden");
+  check_shape("add_rms_norm", "delta", delta, hidden.rows, hidden.cols);
+  check_shape("add_rms_norm", "weight", weight, 1, hidden.cols);
+  check_shape("add_rms_norm", "normed", normed, hidden.rows, hidden.cols);
+  check_grid_rows("add_rms_norm", hidden.rows);
+  cuda::launch_add_rms_norm(hidden, delta, weight, eps, normed, ctx("add_rms_norm"));
 }
 
 void CudaBackend::gather_rows(const Tensor& x, const int32_t* rows, const Tensor& out) {

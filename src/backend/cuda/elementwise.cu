@@ -1,9 +1,11 @@
-// Element-wise and row-wise kernels: gather_rows (also the embedding lookup), rms_norm,
-// silu_mul, add and dtype conversion. Each has a 16-byte vector path (8 elements per access)
-// used when the row length is a multiple of 8 and the pointers are aligned, and a scalar path.
+// Element-wise and row-wise kernels: gather_rows (also the embedding lookup), rms_norm, the
+// residual add fused with the following rms_norm, silu_mul, add and dtype conversion. Each has a
+// 16-byte vector path (8 elements per access) used when the row length is a multiple of 8 and
+// the pointers are aligned, and a scalar path.
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/dependent_launch.cuh"
 #include "backend/cuda/device_math.cuh"
 #include "backend/cuda/kernels.h"
 
@@ -39,13 +41,13 @@ __global__ void gather_rows_kernel(const TS* __restrict__ src, int64_t n_src, co
   }
 }
 
-// One block per row: x, out [n, d] T; w [d] TW. f32 math, one rounding at the store.
+// out_row = x_row * rsqrt(mean(x_row^2) + eps) * w for the row the calling block owns (all its
+// threads call this). x_row, out_row [d] T; w [d] TW. f32 math, one rounding at the store. Each
+// thread reads the x elements it would write in a preceding pass with the same stride, so a
+// caller may produce x_row in such a pass without a barrier.
 template <typename T, typename TW, bool kVec>
-__global__ void rms_norm_kernel(const T* __restrict__ x, const TW* __restrict__ w, float eps, T* __restrict__ out,
-                                int64_t d) {
-  __shared__ float scratch[32];
-  const T* xr = x + blockIdx.x * d;
-  T* orow = out + blockIdx.x * d;
+__device__ __forceinline__ void rms_norm_row(const T* xr, const TW* __restrict__ w, float eps, T* __restrict__ orow,
+                                             int64_t d, float* scratch) {
   float sum_sq = 0.0f;
   if constexpr (kVec) {
     for (int64_t c = threadIdx.x * 8; c < d; c += blockDim.x * 8) {
@@ -76,7 +78,38 @@ __global__ void rms_norm_kernel(const T* __restrict__ x, const TW* __restrict__ 
   }
 }
 
-__device__ __forceinline__ float silu(float g) { return g / (1.0f + expf(-g)); }
+// One block per row: x, out [n, d] T; w [d] TW.
+template <typename T, typename TW, bool kVec>
+__global__ void rms_norm_kernel(const T* __restrict__ x, const TW* __restrict__ w, float eps, T* __restrict__ out,
+                                int64_t d) {
+  allow_next_kernel();
+  __shared__ float scratch[32];
+  rms_norm_row<T, TW, kVec>(x + blockIdx.x * d, w, eps, out + blockIdx.x * d, d, scratch);
+}
+
+// One block per row: hidden += delta, then normed = rms_norm(hidden) * w. hidden, delta, normed
+// [n, d] T; w [d] TW. hidden is read back by the thread that wrote it (same stride).
+template <typename T, typename TW, bool kVec>
+__global__ void add_rms_norm_kernel(T* hidden, const T* __restrict__ delta, const TW* __restrict__ w, float eps,
+                                    T* __restrict__ normed, int64_t d) {
+  allow_next_kernel();
+  __shared__ float scratch[32];
+  T* hr = hidden + blockIdx.x * d;
+  const T* dr = delta + blockIdx.x * d;
+  if constexpr (kVec) {
+    for (int64_t c = threadIdx.x * 8; c < d; c += blockDim.x * 8) {
+      float a[8], b[8];
+      load8(hr + c, a);
+      load8(dr + c, b);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) a[j] += b[j];
+      store8(hr + c, a);
+    }
+  } else {
+    for (int64_t c = threadIdx.x; c < d; c += blockDim.x) hr[c] = from_f32<T>(to_f32(hr[c]) + to_f32(dr[c]));
+  }
+  rms_norm_row<T, TW, kVec>(hr, w, eps, normed + blockIdx.x * d, d, scratch);
+}
 
 // Flat element-wise kernels over n elements (n8 = n / 8 vectors on the vector path).
 template <typename T, bool kVec>
@@ -170,6 +203,27 @@ void launch_rms_norm(const Tensor& x, const Tensor& weight, float eps, const Ten
     });
   });
   check_launch(ctx.op, "rms_norm_kernel");
+}
+
+void launch_add_rms_norm(const Tensor& hidden, const Tensor& delta, const Tensor& weight, float eps,
+                         const Tensor& normed, const LaunchContext& ctx) {
+  if (hidden.rows == 0) return;
+  const bool vec = vec8_ok(hidden) && vec8_ok(delta) && vec8_ok(normed) && vec8_ok(weight);
+  visit_float(hidden.dtype, "add_rms_norm hidden", [&](auto he) {
+    visit_float(weight.dtype, "add_rms_norm weight", [&](auto we) {
+      using T = decltype(he);
+      using TW = decltype(we);
+      const auto grid = static_cast<unsigned>(hidden.rows);
+      if (vec) {
+        add_rms_norm_kernel<T, TW, true><<<grid, kRowThreads, 0, ctx.stream>>>(
+            hidden.as<T>(), delta.as<const T>(), weight.as<const TW>(), eps, normed.as<T>(), hidden.cols);
+      } else {
+        add_rms_norm_kernel<T, TW, false><<<grid, kRowThreads, 0, ctx.stream>>>(
+            hidden.as<T>(), delta.as<const T>(), weight.as<const TW>(), eps, normed.as<T>(), hidden.cols);
+      }
+    });
+  });
+  check_launch(ctx.op, "add_rms_norm_kernel");
 }
 
 void launch_silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out, const LaunchContext& ctx) {

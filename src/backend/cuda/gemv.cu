@@ -1,8 +1,14 @@
-// Memory-bound matmul for decode-sized batches (n <= 8 rows): out = x @ w^T with bf16/f16
-// weights streamed once with 16-byte loads, two weight rows per warp and several loads in flight
-// per lane; f32 accumulation. Each output element is reduced in the same order whatever n is, so
-// a row's result does not depend on how many rows share the batch (within this kernel).
+// Memory-bound matmuls for decode-sized batches (n <= 8 rows) with bf16/f16 weights streamed once
+// with 16-byte loads, two weight rows per warp and several loads in flight per lane; f32
+// accumulation. One launch serves several weights sharing the input (q, k and v), or the gate and
+// up projections with SwiGLU applied before the store. Each output element is reduced in the same
+// order whatever n is and whichever of these kernels computes it, so a row's result does not
+// depend on how many rows share the batch or on the fusion. Launched as dependent kernels: the
+// first weights stream in while the kernel before them finishes.
+#include <type_traits>
+
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/dependent_launch.cuh"
 #include "backend/cuda/device_math.cuh"
 #include "backend/cuda/kernels.h"
 
@@ -10,8 +16,9 @@ namespace swallow::cuda {
 namespace {
 
 constexpr int kWarps = 8;
-constexpr int kRowsPerWarp = 2;  // weight rows (output columns) per warp
+constexpr int kRowsPerWarp = 2;  // weight rows each warp streams
 constexpr int kUnroll = 2;       // 16-byte steps per lane issued before use
+constexpr int64_t kRowsPerBlock = int64_t{kWarps} * kRowsPerWarp;
 
 // Eight 16-bit values as f32.
 template <typename T>
@@ -21,45 +28,42 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float (&v)[8]) {
   for (int i = 0; i < 8; ++i) v[i] = to_f32(e[i]);
 }
 
-// x [N, k] T; w [m, k] T; out [N, m] TO. k % 8 == 0; x, w 16-byte aligned.
-template <typename T, typename TO, int N>
-__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const T* __restrict__ x, const T* __restrict__ w,
-                                                           TO* __restrict__ out, int64_t m, int64_t k) {
-  const int lane = threadIdx.x & 31;
-  const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5)) * kRowsPerWarp;
-  if (row0 >= m) return;
-  const uint4* wv[kRowsPerWarp];
+// The weight chunks one loop step of a lane reads: chunk base + u * 32 of each row (zeros past k8).
+__device__ __forceinline__ void load_weight_step(const uint4* const (&w)[kRowsPerWarp], int64_t base, int64_t k8,
+                                                 uint4 (&wr)[kUnroll][kRowsPerWarp]) {
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-    const int64_t row = row0 + r < m ? row0 + r : row0;  // a missing last row re-reads row0, unused
-    wv[r] = reinterpret_cast<const uint4*>(w + row * k);
+  for (int u = 0; u < kUnroll; ++u) {
+    const int64_t c = base + u * 32;
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = c < k8 ? __ldcs(w[r] + c) : make_uint4(0, 0, 0, 0);  // streamed once
   }
-  const uint4* xv = reinterpret_cast<const uint4*>(x);
-  const int64_t k8 = k / 8;
-  float acc[kRowsPerWarp][N];
+}
+
+// Lane-partial dot products of weight rows w[r] [k] with the N rows of x [N, k]: acc[r][n]
+// (sum over the warp to finish). k8 = k / 8. The first weights are requested before waiting for
+// the kernel that produced x (dependent_launch.cuh); each step requests the next step's weights
+// before using its own.
+template <typename T, int N>
+__device__ __forceinline__ void dot_rows(const uint4* const (&w)[kRowsPerWarp], const uint4* __restrict__ x,
+                                         int64_t k8, int lane, float (&acc)[kRowsPerWarp][N]) {
+  uint4 wr[kUnroll][kRowsPerWarp];
+  load_weight_step(w, lane, k8, wr);
+  wait_for_previous_kernel();
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
     for (int n = 0; n < N; ++n) acc[r][n] = 0.0f;
 
   for (int64_t base = lane; base < k8; base += 32 * kUnroll) {
-    uint4 wr[kUnroll][kRowsPerWarp];
     uint4 xr[kUnroll][N];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int64_t c = base + u * 32;
-      if (c < k8) {
 #pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = __ldcs(wv[r] + c);  // streamed once
-#pragma unroll
-        for (int n = 0; n < N; ++n) xr[u][n] = __ldg(xv + n * k8 + c);
-      } else {
-#pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = make_uint4(0, 0, 0, 0);
-#pragma unroll
-        for (int n = 0; n < N; ++n) xr[u][n] = make_uint4(0, 0, 0, 0);
-      }
+      for (int n = 0; n < N; ++n) xr[u][n] = c < k8 ? __ldg(x + n * k8 + c) : make_uint4(0, 0, 0, 0);
     }
+    uint4 next[kUnroll][kRowsPerWarp];
+    load_weight_step(w, base + 32 * kUnroll, k8, next);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float wf[kRowsPerWarp][8];
@@ -75,11 +79,48 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const T* __restrict__
           for (int j = 0; j < 8; ++j) acc[r][n] = fmaf(wf[r][j], xf[j], acc[r][n]);
       }
     }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = next[u][r];
   }
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
     for (int n = 0; n < N; ++n) acc[r][n] = warp_sum(acc[r][n]);
+}
+
+// Weights sharing one input: segment s multiplies w[s] [m[s], k] into out[s] [N, m[s]] with the
+// blocks [block_begin[s], block_begin[s + 1]).
+struct Segments {
+  const void* w[kGemvMaxSegments];
+  void* out[kGemvMaxSegments];
+  int64_t m[kGemvMaxSegments];
+  unsigned block_begin[kGemvMaxSegments + 1];
+  int n_segments;
+};
+
+// x [N, k] T; k % 8 == 0; x and every w 16-byte aligned.
+template <typename T, typename TO, int N>
+__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const T* __restrict__ x, Segments seg, int64_t k) {
+  allow_next_kernel();
+  int s = 0;
+  while (s + 1 < seg.n_segments && blockIdx.x >= seg.block_begin[s + 1]) ++s;
+  const T* w = static_cast<const T*>(seg.w[s]);
+  TO* out = static_cast<TO*>(seg.out[s]);
+  const int64_t m = seg.m[s];
+  const int lane = threadIdx.x & 31;
+  const int64_t row0 = (static_cast<int64_t>(blockIdx.x - seg.block_begin[s]) * kWarps + (threadIdx.x >> 5)) *
+                       kRowsPerWarp;
+  if (row0 >= m) return;
+  const uint4* wv[kRowsPerWarp];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r) {
+    const int64_t row = row0 + r < m ? row0 + r : row0;  // a missing last row re-reads row0, unused
+    wv[r] = reinterpret_cast<const uint4*>(w + row * k);
+  }
+  float acc[kRowsPerWarp][N];
+  dot_rows<T, N>(wv, reinterpret_cast<const uint4*>(x), k / 8, lane, acc);
   // Spread the stores over the lanes: lane r * N + n writes (n, row0 + r).
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
@@ -89,25 +130,53 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const T* __restrict__
     }
 }
 
-template <typename T, typename TO, int N>
-void launch_n(const Tensor& x, const Tensor& w, const Tensor& out, cudaStream_t stream) {
-  const int64_t rows_per_block = int64_t{kWarps} * kRowsPerWarp;
-  const auto grid = static_cast<unsigned>((w.rows + rows_per_block - 1) / rows_per_block);
-  gemv_kernel<T, TO, N><<<grid, kWarps * 32, 0, stream>>>(x.as<const T>(), w.as<const T>(), out.as<TO>(), w.rows, w.cols);
+// out [N, f] = silu(x @ gate^T) * (x @ up^T), each product rounded to T first like the unfused
+// matmuls + silu_mul. x [N, k]; gate, up [f, k]; one output column per warp.
+template <typename T, int N>
+__global__ void __launch_bounds__(kWarps * 32) swiglu_gemv_kernel(const T* __restrict__ x, const T* __restrict__ gate,
+                                                                  const T* __restrict__ up, T* __restrict__ out,
+                                                                  int64_t f, int64_t k) {
+  allow_next_kernel();
+  const int lane = threadIdx.x & 31;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+  if (row >= f) return;
+  const uint4* const wv[kRowsPerWarp] = {reinterpret_cast<const uint4*>(gate + row * k),
+                                         reinterpret_cast<const uint4*>(up + row * k)};
+  float acc[kRowsPerWarp][N];
+  dot_rows<T, N>(wv, reinterpret_cast<const uint4*>(x), k / 8, lane, acc);
+#pragma unroll
+  for (int n = 0; n < N; ++n) {
+    if (lane == n) {
+      const float g = to_f32(from_f32<T>(acc[0][n]));
+      const float u = to_f32(from_f32<T>(acc[1][n]));
+      out[n * f + row] = from_f32<T>(silu(g) * u);
+    }
+  }
 }
 
-template <typename T, typename TO>
-void launch_typed(const Tensor& x, const Tensor& w, const Tensor& out, cudaStream_t stream) {
-  switch (x.rows) {
-    case 1: launch_n<T, TO, 1>(x, w, out, stream); break;
-    case 2: launch_n<T, TO, 2>(x, w, out, stream); break;
-    case 3: launch_n<T, TO, 3>(x, w, out, stream); break;
-    case 4: launch_n<T, TO, 4>(x, w, out, stream); break;
-    case 5: launch_n<T, TO, 5>(x, w, out, stream); break;
-    case 6: launch_n<T, TO, 6>(x, w, out, stream); break;
-    case 7: launch_n<T, TO, 7>(x, w, out, stream); break;
-    case 8: launch_n<T, TO, 8>(x, w, out, stream); break;
+// Calls fn(std::integral_constant<int, N>{}) for N = rows in [1, kGemvMaxRows].
+template <typename Fn>
+void visit_rows(int64_t rows, Fn&& fn) {
+  switch (rows) {
+    case 1: fn(std::integral_constant<int, 1>{}); break;
+    case 2: fn(std::integral_constant<int, 2>{}); break;
+    case 3: fn(std::integral_constant<int, 3>{}); break;
+    case 4: fn(std::integral_constant<int, 4>{}); break;
+    case 5: fn(std::integral_constant<int, 5>{}); break;
+    case 6: fn(std::integral_constant<int, 6>{}); break;
+    case 7: fn(std::integral_constant<int, 7>{}); break;
+    case 8: fn(std::integral_constant<int, 8>{}); break;
     default: break;
+  }
+}
+
+// Calls fn(T{}) with the 16-bit storage type of the weights.
+template <typename Fn>
+void visit_half(DType dtype, Fn&& fn) {
+  if (dtype == DType::kBF16) {
+    fn(__nv_bfloat16{});
+  } else {
+    fn(__half{});
   }
 }
 
@@ -120,15 +189,47 @@ bool gemv_supported(const Tensor& x, const Tensor& w, const Tensor& out) {
          w.cols % 8 == 0 && aligned(x.data, 16) && aligned(w.data, 16);
 }
 
-void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& out, const LaunchContext& ctx) {
-  const bool f32_out = out.dtype == DType::kF32;  // else out has the weight dtype (gemv_supported)
-  if (w.dtype == DType::kBF16) {
-    f32_out ? launch_typed<__nv_bfloat16, float>(x, w, out, ctx.stream)
-            : launch_typed<__nv_bfloat16, __nv_bfloat16>(x, w, out, ctx.stream);
-  } else {
-    f32_out ? launch_typed<__half, float>(x, w, out, ctx.stream) : launch_typed<__half, __half>(x, w, out, ctx.stream);
+void launch_gemv(const Tensor& x, const Tensor* ws, const Tensor* outs, int count, const LaunchContext& ctx) {
+  Segments seg{};
+  seg.n_segments = count;
+  unsigned blocks = 0;
+  for (int s = 0; s < count; ++s) {
+    seg.w[s] = ws[s].data;
+    seg.out[s] = outs[s].data;
+    seg.m[s] = ws[s].rows;
+    seg.block_begin[s] = blocks;
+    blocks += static_cast<unsigned>((ws[s].rows + kRowsPerBlock - 1) / kRowsPerBlock);
   }
+  seg.block_begin[count] = blocks;
+  if (blocks == 0) return;
+  const bool f32_out = outs[0].dtype == DType::kF32;  // else the weight dtype (gemv_supported)
+  visit_half(ws[0].dtype, [&](auto e) {
+    using T = decltype(e);
+    visit_rows(x.rows, [&](auto rows) {
+      constexpr int N = decltype(rows)::value;
+      if (f32_out) {
+        launch_kernel(gemv_kernel<T, float, N>, blocks, kWarps * 32, ctx, x.as<const T>(), seg, x.cols);
+      } else {
+        launch_kernel(gemv_kernel<T, T, N>, blocks, kWarps * 32, ctx, x.as<const T>(), seg, x.cols);
+      }
+    });
+  });
   check_launch(ctx.op, "gemv_kernel");
+}
+
+void launch_swiglu_gemv(const Tensor& x, const Tensor& gate, const Tensor& up, const Tensor& out,
+                        const LaunchContext& ctx) {
+  if (gate.rows == 0) return;
+  const auto blocks = static_cast<unsigned>((gate.rows + kWarps - 1) / kWarps);
+  visit_half(gate.dtype, [&](auto e) {
+    using T = decltype(e);
+    visit_rows(x.rows, [&](auto rows) {
+      constexpr int N = decltype(rows)::value;
+      launch_kernel(swiglu_gemv_kernel<T, N>, blocks, kWarps * 32, ctx, x.as<const T>(), gate.as<const T>(),
+                    up.as<const T>(), out.as<T>(), gate.rows, x.cols);
+    });
+  });
+  check_launch(ctx.op, "swiglu_gemv_kernel");
 }
 
 }  // namespace swallow::cuda

@@ -27,8 +27,9 @@ enum StatusBit : uint32_t {
 
 struct LaunchContext {
   cudaStream_t stream = nullptr;
-  uint32_t* status = nullptr;  // [1] device word of StatusBit flags
-  const char* op = "";         // names the backend op in errors
+  uint32_t* status = nullptr;     // [1] device word of StatusBit flags
+  const char* op = "";            // names the backend op in errors
+  bool dependent_launch = false;  // start weight-streaming kernels early (dependent_launch.cuh)
 };
 
 // out[i, :] = convert(src[rows[i], :]); rows [out.rows] i32 (device). src, out any float dtype.
@@ -39,6 +40,10 @@ void launch_rms_norm(const Tensor& x, const Tensor& weight, float eps, const Ten
 void launch_silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out, const LaunchContext& ctx);
 // out = a + b, all [n, d] of one dtype (out may alias a or b).
 void launch_add(const Tensor& a, const Tensor& b, const Tensor& out, const LaunchContext& ctx);
+// hidden += delta (rounded to hidden's dtype), then normed = rms_norm(hidden) * weight exactly as
+// launch_rms_norm computes it. hidden, delta, normed [n, d] one dtype; weight [1, d].
+void launch_add_rms_norm(const Tensor& hidden, const Tensor& delta, const Tensor& weight, float eps,
+                         const Tensor& normed, const LaunchContext& ctx);
 // dst = src with dtype conversion; same number of elements.
 void launch_convert(const Tensor& src, const Tensor& dst, const LaunchContext& ctx);
 
@@ -57,13 +62,24 @@ struct StoreKvArgs {
   int64_t n_slots = 0;
 };
 void launch_store_kv(const StoreKvArgs& args, const LaunchContext& ctx);
+// launch_rope on q and args.k, then launch_store_kv(args), in one launch (one block per token).
+void launch_rope_store_kv(const Tensor& q, const int32_t* positions, const float* inv_freq, int32_t head_dim,
+                          const StoreKvArgs& args, const LaunchContext& ctx);
 
 // Memory-bound matmul for few rows: out = x @ w^T with x [n, k] in w's dtype (BF16 or F16),
 // w [m, k], out [n, m] in w's dtype or F32. True when the shapes/alignment suit the kernel.
 bool gemv_supported(const Tensor& x, const Tensor& w, const Tensor& out);
-void launch_gemv(const Tensor& x, const Tensor& w, const Tensor& out, const LaunchContext& ctx);
-// Largest number of rows the small-batch kernel handles.
+// Largest number of rows the small-batch kernels handle, and of weights one launch serves.
 constexpr int64_t kGemvMaxRows = 8;
+constexpr int kGemvMaxSegments = 4;
+// outs[i] = x @ ws[i]^T for i < count (<= kGemvMaxSegments) in one launch. gemv_supported holds
+// for every (x, ws[i], outs[i]); all ws share one dtype and all outs another.
+void launch_gemv(const Tensor& x, const Tensor* ws, const Tensor* outs, int count, const LaunchContext& ctx);
+// out = silu(x @ gate^T) * (x @ up^T) in one launch, each product rounded to the weight dtype
+// before the SwiGLU (as matmul + silu_mul do). gemv_supported holds for (x, gate, out) and
+// (x, up, out); gate, up [f, k] one dtype; out [n, f] in that dtype.
+void launch_swiglu_gemv(const Tensor& x, const Tensor& gate, const Tensor& up, const Tensor& out,
+                        const LaunchContext& ctx);
 
 // out[i] = dummy::value_bf16(seed, first + i, dist) for i < n; out [n] bf16 bits (device).
 void launch_fill_dummy_bf16(uint16_t* out, int64_t n, uint64_t seed, const dummy::Distribution& dist, uint64_t first,
