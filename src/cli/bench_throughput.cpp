@@ -2,8 +2,9 @@
 // bench: --num-requests requests of --prompt-tokens random ids (the first --shared-prefix-tokens
 // of them common to all) and --output-tokens greedy tokens each (ignore_eos), at most
 // --concurrency in flight, submitted from client threads. Reports requests/s, output and total
-// tok/s, TTFT and TPOT percentiles, KV usage, prefix-cache hit rate and preemptions, as a table
-// or JSON. A warm-up request (carrying the shared prefix, as a system prompt served before would)
+// tok/s, the decode-phase generation rate (tokens delivered after every request had its first
+// one, per second of that phase: llama-batched-bench's S_TG when all requests run at once), TTFT
+// and TPOT percentiles, KV usage, prefix-cache hit rate and preemptions, as a table or JSON. A warm-up request (carrying the shared prefix, as a system prompt served before would)
 // runs first and is not counted.
 #include <algorithm>
 #include <atomic>
@@ -14,6 +15,8 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "cli/bench.h"
 #include "cli/engine_session.h"
@@ -34,9 +37,12 @@ struct ThroughputOptions {
   std::string format = "text";
 };
 
+using Clock = std::chrono::steady_clock;
+
 struct RequestResult {
   RequestTimings timings;
   int32_t completion_tokens = 0;
+  std::vector<std::pair<Clock::time_point, int32_t>> deliveries;  // (arrival, tokens) of each delta
 };
 
 // Peaks of the engine's stats while the run goes on.
@@ -44,8 +50,6 @@ struct Peaks {
   double kv_usage = 0;
   int32_t running = 0;
 };
-
-using Clock = std::chrono::steady_clock;
 
 // Interpolated percentile p in [0, 100] of values (sorted here).
 double percentile(std::vector<double> values, double p) {
@@ -85,6 +89,9 @@ RequestResult run_request(Engine& engine, GenerationRequest request) {
   RequestEvent event;
   while (stream->next(event)) {
     if (event.kind == RequestEvent::Kind::kError) throw internal_error("request failed: " + event.error);
+    if (!event.token_ids.empty()) {
+      result.deliveries.emplace_back(Clock::now(), static_cast<int32_t>(event.token_ids.size()));
+    }
     if (event.kind == RequestEvent::Kind::kFinished) {
       result.timings = event.timings;
       result.completion_tokens = event.completion_tokens;
@@ -142,6 +149,23 @@ std::string percentiles_text(const nlohmann::json& ms) {
          fixed(ms["p99"].get<double>(), 1) + " ms";
 }
 
+// Tokens delivered after the last request's first token, per second until the last delivery;
+// 0 when no token came after that moment.
+double decode_phase_tok_s(const std::vector<RequestResult>& results) {
+  Clock::time_point phase_start{}, phase_end{};
+  for (const RequestResult& r : results) {
+    if (r.deliveries.empty()) continue;
+    phase_start = std::max(phase_start, r.deliveries.front().first);
+    phase_end = std::max(phase_end, r.deliveries.back().first);
+  }
+  int64_t tokens = 0;
+  for (const RequestResult& r : results) {
+    for (const auto& [at, n] : r.deliveries) tokens += at > phase_start ? n : 0;
+  }
+  const double seconds = std::chrono::duration<double>(phase_end - phase_start).count();
+  return tokens > 0 && seconds > 0 ? static_cast<double>(tokens) / seconds : 0.0;
+}
+
 int run_throughput(const ThroughputOptions& o) {
   if (o.num_requests < 1 || o.prompt_tokens < 1 || o.output_tokens < 1 || o.concurrency < 0) {
     throw invalid_argument("--num-requests, --prompt-tokens and --output-tokens must be >= 1, --concurrency >= 0");
@@ -185,6 +209,7 @@ int run_throughput(const ThroughputOptions& o) {
               {"prefix_caching", !o.engine.no_prefix_caching}, {"duration_s", duration},
               {"requests_per_s", o.num_requests / duration},
               {"output_tok_s", static_cast<double>(output_tokens) / duration},
+              {"decode_phase_tok_s", decode_phase_tok_s(results)},
               {"total_tok_s", static_cast<double>(prompt_tokens + output_tokens) / duration},
               {"ttft_ms", percentiles_ms(ttft)}, {"tpot_ms", percentiles_ms(tpot)},
               {"kv_blocks_total", after.kv_blocks_total}, {"kv_block_size", after.kv_block_size},
@@ -205,6 +230,7 @@ int run_throughput(const ThroughputOptions& o) {
                {"duration", fixed(duration, 2) + " s"},
                {"requests/s", fixed(o.num_requests / duration, 3)},
                {"output tok/s", fixed(static_cast<double>(output_tokens) / duration, 2)},
+               {"decode-phase tok/s", fixed(out["decode_phase_tok_s"].get<double>(), 2)},
                {"total tok/s", fixed(static_cast<double>(prompt_tokens + output_tokens) / duration, 2)},
                {"TTFT p50/p90/p99", percentiles_text(out["ttft_ms"])},
                {"TPOT p50/p90/p99", percentiles_text(out["tpot_ms"])},
