@@ -9,6 +9,7 @@
 
 #include "backend/cuda/attention.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/dependent_launch.cuh"
 #include "backend/cuda/device_math.cuh"
 #include "backend/cuda/mma_bf16.cuh"
 
@@ -138,6 +139,7 @@ __device__ void load_tile_vec8(const TKV* k_cache, const TKV* v_cache, const int
 
 template <typename TQ, typename TKV>
 __global__ void __launch_bounds__(kThreads) decode_attention_kernel(DecodeParams p) {
+  allow_next_kernel();  // the o_proj matmul may start streaming its weights
   extern __shared__ __align__(16) float smem[];
   const int32_t D = p.head_dim;
   const int32_t G = p.group;
@@ -313,6 +315,7 @@ __device__ __forceinline__ DecodeItem decode_item(const DecodeParams& p, int64_t
 
 template <int kD>
 __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeParams p) {
+  allow_next_kernel();  // the o_proj matmul may start streaming its weights
   constexpr int kKChunks = kD / 32;  // per K key row of a lane
   constexpr int kVChunks = kD / 64;  // per V key row of a lane
   constexpr int kNTiles = kD / 8;    // n-tiles of O
@@ -593,6 +596,7 @@ __global__ void __launch_bounds__(kTcThreads) decode_attention_tc_kernel(DecodeP
 // One block per (token, head): merges the n_splits partials. out [n_tokens, n_heads * D] TQ.
 template <typename TQ>
 __global__ void combine_kernel(DecodeParams p) {
+  allow_next_kernel();  // the o_proj matmul may start streaming its weights
   const int64_t head_row = blockIdx.x;
   const int32_t D = p.head_dim;
   const int64_t part0 = head_row * p.n_splits;
