@@ -4,7 +4,7 @@
 // up projections with SwiGLU applied before the store. Each output element is reduced in the same
 // order whatever n is and whichever of these kernels computes it, so a row's result does not
 // depend on how many rows share the batch or on the fusion. Launched as dependent kernels: the
-// first weights stream in while the kernel before them finishes.
+// first weights stream into L2 while the kernel before them finishes.
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
@@ -18,6 +18,7 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kRowsPerWarp = 2;  // weight rows each warp streams
 constexpr int kUnroll = 2;       // 16-byte steps per lane issued before use
+constexpr int kPrefetchSteps = 4;  // 16-byte steps per lane fetched into L2 before the input is ready
 constexpr int64_t kRowsPerBlock = int64_t{kWarps} * kRowsPerWarp;
 
 // Eight 16-bit values as f32.
@@ -28,26 +29,20 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float (&v)[8]) {
   for (int i = 0; i < 8; ++i) v[i] = to_f32(e[i]);
 }
 
-// The weight chunks one loop step of a lane reads: chunk base + u * 32 of each row (zeros past k8).
-__device__ __forceinline__ void load_weight_step(const uint4* const (&w)[kRowsPerWarp], int64_t base, int64_t k8,
-                                                 uint4 (&wr)[kUnroll][kRowsPerWarp]) {
-#pragma unroll
-  for (int u = 0; u < kUnroll; ++u) {
-    const int64_t c = base + u * 32;
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = c < k8 ? __ldcs(w[r] + c) : make_uint4(0, 0, 0, 0);  // streamed once
-  }
-}
-
 // Lane-partial dot products of weight rows w[r] [k] with the N rows of x [N, k]: acc[r][n]
-// (sum over the warp to finish). k8 = k / 8. The first weights are requested before waiting for
-// the kernel that produced x (dependent_launch.cuh); each step requests the next step's weights
-// before using its own.
+// (sum over the warp to finish). k8 = k / 8. The first weights are fetched into L2 before waiting
+// for the kernel that produced x (dependent_launch.cuh).
 template <typename T, int N>
 __device__ __forceinline__ void dot_rows(const uint4* const (&w)[kRowsPerWarp], const uint4* __restrict__ x,
                                          int64_t k8, int lane, float (&acc)[kRowsPerWarp][N]) {
-  uint4 wr[kUnroll][kRowsPerWarp];
-  load_weight_step(w, lane, k8, wr);
+#pragma unroll
+  for (int u = 0; u < kPrefetchSteps; ++u) {
+    const int64_t c = lane + u * 32;
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      if (c < k8) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(w[r] + c));
+    }
+  }
   wait_for_previous_kernel();
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
@@ -55,15 +50,23 @@ __device__ __forceinline__ void dot_rows(const uint4* const (&w)[kRowsPerWarp], 
     for (int n = 0; n < N; ++n) acc[r][n] = 0.0f;
 
   for (int64_t base = lane; base < k8; base += 32 * kUnroll) {
+    uint4 wr[kUnroll][kRowsPerWarp];
     uint4 xr[kUnroll][N];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int64_t c = base + u * 32;
+      if (c < k8) {
 #pragma unroll
-      for (int n = 0; n < N; ++n) xr[u][n] = c < k8 ? __ldg(x + n * k8 + c) : make_uint4(0, 0, 0, 0);
+        for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = __ldcs(w[r] + c);  // streamed once
+#pragma unroll
+        for (int n = 0; n < N; ++n) xr[u][n] = __ldg(x + n * k8 + c);
+      } else {
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int n = 0; n < N; ++n) xr[u][n] = make_uint4(0, 0, 0, 0);
+      }
     }
-    uint4 next[kUnroll][kRowsPerWarp];
-    load_weight_step(w, base + 32 * kUnroll, k8, next);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float wf[kRowsPerWarp][8];
@@ -79,10 +82,6 @@ __device__ __forceinline__ void dot_rows(const uint4* const (&w)[kRowsPerWarp], 
           for (int j = 0; j < 8; ++j) acc[r][n] = fmaf(wf[r][j], xf[j], acc[r][n]);
       }
     }
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-#pragma unroll
-      for (int r = 0; r < kRowsPerWarp; ++r) wr[u][r] = next[u][r];
   }
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
