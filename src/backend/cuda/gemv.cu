@@ -18,7 +18,7 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kRowsPerWarp = 2;  // weight rows each warp streams
 constexpr int kUnroll = 2;       // 16-byte steps per lane issued before use
-constexpr int kPrefetchSteps = 4;  // 16-byte steps per lane fetched into L2 before the input is ready
+constexpr int kPrefetchLines = 32 / kRowsPerWarp;  // 128-byte lines per row fetched into L2 early
 constexpr int64_t kRowsPerBlock = int64_t{kWarps} * kRowsPerWarp;
 
 // Eight 16-bit values as f32.
@@ -35,14 +35,10 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float (&v)[8]) {
 template <typename T, int N>
 __device__ __forceinline__ void dot_rows(const uint4* const (&w)[kRowsPerWarp], const uint4* __restrict__ x,
                                          int64_t k8, int lane, float (&acc)[kRowsPerWarp][N]) {
-#pragma unroll
-  for (int u = 0; u < kPrefetchSteps; ++u) {
-    const int64_t c = lane + u * 32;
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-      if (c < k8) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(w[r] + c));
-    }
-  }
+  // One request per 128-byte line: lane l fetches line l % 16 of row l / 16 (the first 2 KB of
+  // each row); a request per 16-byte chunk would cost load-issue bandwidth.
+  const int64_t line_chunk = (lane % kPrefetchLines) * 8;
+  if (line_chunk < k8) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(w[lane / kPrefetchLines] + line_chunk));
   wait_for_previous_kernel();
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
