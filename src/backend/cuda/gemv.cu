@@ -38,7 +38,9 @@ __device__ __forceinline__ void dot_rows(const uint4* const (&w)[kRowsPerWarp], 
   // One request per 128-byte line: lane l fetches line l % 16 of row l / 16 (the first 2 KB of
   // each row); a request per 16-byte chunk would cost load-issue bandwidth.
   const int64_t line_chunk = (lane % kPrefetchLines) * 8;
-  if (line_chunk < k8) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(w[lane / kPrefetchLines] + line_chunk));
+  static_assert(kRowsPerWarp == 2, "the prefetch below splits the lanes over two rows");
+  const uint4* line_row = lane < kPrefetchLines ? w[0] : w[1];  // selects, not a dynamic index: no stack
+  if (line_chunk < k8) asm volatile("prefetch.global.L2 [%0];\n" ::"l"(line_row + line_chunk));
   wait_for_previous_kernel();
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
@@ -99,14 +101,24 @@ struct Segments {
 template <typename T, typename TO, int N>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const T* __restrict__ x, Segments seg, int64_t k) {
   allow_next_kernel();
-  int s = 0;
-  while (s + 1 < seg.n_segments && blockIdx.x >= seg.block_begin[s + 1]) ++s;
-  const T* w = static_cast<const T*>(seg.w[s]);
-  TO* out = static_cast<TO*>(seg.out[s]);
-  const int64_t m = seg.m[s];
+  // This block's segment, picked with constant indices so the parameters are not copied to the stack.
+  const void* w_any = seg.w[0];
+  void* out_any = seg.out[0];
+  int64_t m = seg.m[0];
+  unsigned first_block = 0;
+#pragma unroll
+  for (int i = 1; i < kGemvMaxSegments; ++i) {
+    if (i < seg.n_segments && blockIdx.x >= seg.block_begin[i]) {
+      w_any = seg.w[i];
+      out_any = seg.out[i];
+      m = seg.m[i];
+      first_block = seg.block_begin[i];
+    }
+  }
+  const T* w = static_cast<const T*>(w_any);
+  TO* out = static_cast<TO*>(out_any);
   const int lane = threadIdx.x & 31;
-  const int64_t row0 = (static_cast<int64_t>(blockIdx.x - seg.block_begin[s]) * kWarps + (threadIdx.x >> 5)) *
-                       kRowsPerWarp;
+  const int64_t row0 = (static_cast<int64_t>(blockIdx.x - first_block) * kWarps + (threadIdx.x >> 5)) * kRowsPerWarp;
   if (row0 >= m) return;
   const uint4* wv[kRowsPerWarp];
 #pragma unroll

@@ -62,7 +62,8 @@ struct StoreKvArgs {
   int64_t n_slots = 0;
 };
 void launch_store_kv(const StoreKvArgs& args, const LaunchContext& ctx);
-// launch_rope on q and args.k, then launch_store_kv(args), in one launch (one block per token).
+// launch_rope on q and args.k, then launch_store_kv(args), in one launch (one block per token
+// and head).
 void launch_rope_store_kv(const Tensor& q, const int32_t* positions, const float* inv_freq, int32_t head_dim,
                           const StoreKvArgs& args, const LaunchContext& ctx);
 

@@ -1,5 +1,7 @@
 // Rotary embedding (HF rotate_half, angles in f32), the paged KV-cache write, and both in one
-// kernel for the decode path.
+// kernel (the model's path).
+#include <algorithm>
+
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
 #include "backend/cuda/kernels.h"
@@ -10,14 +12,15 @@ namespace {
 constexpr int kRopeThreads = 128;
 constexpr int kMaxHalfDim = 256;  // head_dim up to 512
 
-// Rotates token t's heads of q [n, n_q * head_dim] and k [n, n_kv * head_dim] T in place (all
-// threads of the block call this; cos_s, sin_s are shared [kMaxHalfDim]).
+// One block per token. q [n, n_q * head_dim] T, k [n, n_kv * head_dim] T, rotated in place.
 template <typename T>
-__device__ __forceinline__ void rope_token(int64_t t, T* __restrict__ q, T* __restrict__ k, int32_t n_q_heads,
-                                           int32_t n_kv_heads, const int32_t* __restrict__ positions,
-                                           const float* __restrict__ inv_freq, int32_t head_dim, float* cos_s,
-                                           float* sin_s) {
+__global__ void rope_kernel(T* __restrict__ q, T* __restrict__ k, int32_t n_q_heads, int32_t n_kv_heads,
+                            const int32_t* __restrict__ positions, const float* __restrict__ inv_freq,
+                            int32_t head_dim) {
+  __shared__ float cos_s[kMaxHalfDim];
+  __shared__ float sin_s[kMaxHalfDim];
   const int32_t half = head_dim / 2;
+  const int64_t t = blockIdx.x;
   const float pos = static_cast<float>(positions[t]);
   for (int i = threadIdx.x; i < half; i += blockDim.x) {
     const float angle = __fmul_rn(pos, inv_freq[i]);
@@ -36,12 +39,12 @@ __device__ __forceinline__ void rope_token(int64_t t, T* __restrict__ q, T* __re
   }
 }
 
-// Writes token t's k, v [n, row] TS into the caches [n_slots, row] TC at slot_mapping[t].
+// One block per token: k, v [n, row] TS -> caches [n_slots, row] TC at slot_mapping[t].
 template <typename TS, typename TC, bool kVec>
-__device__ __forceinline__ void store_token(int64_t t, const TS* k, const TS* __restrict__ v,
-                                            const int32_t* __restrict__ slot_mapping, TC* __restrict__ k_cache,
-                                            TC* __restrict__ v_cache, int64_t row, int64_t n_slots,
-                                            uint32_t* status) {
+__global__ void store_kv_kernel(const TS* __restrict__ k, const TS* __restrict__ v,
+                                const int32_t* __restrict__ slot_mapping, TC* __restrict__ k_cache,
+                                TC* __restrict__ v_cache, int64_t row, int64_t n_slots, uint32_t* status) {
+  const int64_t t = blockIdx.x;
   const int64_t slot = slot_mapping[t];
   if (slot < 0) return;
   if (slot >= n_slots) {
@@ -68,47 +71,47 @@ __device__ __forceinline__ void store_token(int64_t t, const TS* k, const TS* __
   }
 }
 
-// One block per token.
-template <typename T>
-__global__ void rope_kernel(T* __restrict__ q, T* __restrict__ k, int32_t n_q_heads, int32_t n_kv_heads,
-                            const int32_t* __restrict__ positions, const float* __restrict__ inv_freq,
-                            int32_t head_dim) {
-  __shared__ float cos_s[kMaxHalfDim];
-  __shared__ float sin_s[kMaxHalfDim];
-  rope_token(blockIdx.x, q, k, n_q_heads, n_kv_heads, positions, inv_freq, head_dim, cos_s, sin_s);
-}
-
-// One block per token.
-template <typename TS, typename TC, bool kVec>
-__global__ void store_kv_kernel(const TS* __restrict__ k, const TS* __restrict__ v,
-                                const int32_t* __restrict__ slot_mapping, TC* __restrict__ k_cache,
-                                TC* __restrict__ v_cache, int64_t row, int64_t n_slots, uint32_t* status) {
-  store_token<TS, TC, kVec>(blockIdx.x, k, v, slot_mapping, k_cache, v_cache, row, n_slots, status);
-}
-
-// One block per token: rotate q and k, then write the rotated k and v to the cache (the barrier
-// makes every thread's rotated k visible to the threads that copy it).
-template <typename TS, typename TC, bool kVec>
-__global__ void rope_store_kv_kernel(TS* __restrict__ q, TS* k, const TS* __restrict__ v, int32_t n_q_heads,
-                                     int32_t n_kv_heads, const int32_t* __restrict__ positions,
+// One block per (token, head) of q [n, n_q * head_dim] and k, v [n, n_kv * head_dim] TS: each
+// thread rotates its pairs like rope_kernel; a kv head's block also writes the rotated k (as
+// rounded to TS) and v to the caches [n_slots, n_kv * head_dim] TC at slot_mapping[t], as
+// store_kv_kernel would. Many small blocks keep one decode token from running on a single SM.
+template <typename TS, typename TC>
+__global__ void rope_store_kv_kernel(TS* __restrict__ q, TS* __restrict__ k, const TS* __restrict__ v,
+                                     int32_t n_q_heads, int32_t n_kv_heads, const int32_t* __restrict__ positions,
                                      const float* __restrict__ inv_freq, int32_t head_dim,
                                      const int32_t* __restrict__ slot_mapping, TC* __restrict__ k_cache,
                                      TC* __restrict__ v_cache, int64_t n_slots, uint32_t* status) {
-  __shared__ float cos_s[kMaxHalfDim];
-  __shared__ float sin_s[kMaxHalfDim];
-  rope_token(blockIdx.x, q, k, n_q_heads, n_kv_heads, positions, inv_freq, head_dim, cos_s, sin_s);
-  __syncthreads();
-  store_token<TS, TC, kVec>(blockIdx.x, k, v, slot_mapping, k_cache, v_cache, int64_t{n_kv_heads} * head_dim,
-                            n_slots, status);
-}
-
-bool store_vec_ok(const StoreKvArgs& a) {
-  return a.k.cols % 8 == 0 && aligned(a.k.data, 16) && aligned(a.v.data, 16) && aligned(a.k_cache, 16) &&
-         aligned(a.v_cache, 16);
-}
-
-void check_half_dim(int32_t head_dim) {
-  if (head_dim / 2 > kMaxHalfDim) throw unsupported("rope: head_dim " + std::to_string(head_dim) + " > 512");
+  const int64_t t = blockIdx.x;
+  const int32_t h = static_cast<int32_t>(blockIdx.y);
+  const int32_t half = head_dim / 2;
+  const bool is_kv = h >= n_q_heads;
+  const int64_t kv_row = int64_t{n_kv_heads} * head_dim;
+  const int64_t head_offset = is_kv ? (t * n_kv_heads + (h - n_q_heads)) * head_dim : (t * n_q_heads + h) * head_dim;
+  TS* head = (is_kv ? k : q) + head_offset;
+  const int64_t slot = is_kv ? slot_mapping[t] : -1;
+  if (slot >= n_slots) {
+    if (threadIdx.x == 0) atomicOr(status, kStatusBadSlot);
+  }
+  const bool store = slot >= 0 && slot < n_slots;
+  const int64_t cache_offset = slot * kv_row + (h - n_q_heads) * int64_t{head_dim};
+  const float pos = static_cast<float>(positions[t]);
+  for (int32_t i = threadIdx.x; i < half; i += blockDim.x) {
+    float sin_a, cos_a;
+    sincosf(__fmul_rn(pos, inv_freq[i]), &sin_a, &cos_a);
+    const float x1 = to_f32(head[i]);
+    const float x2 = to_f32(head[i + half]);
+    const TS r1 = from_f32<TS>(__fsub_rn(__fmul_rn(x1, cos_a), __fmul_rn(x2, sin_a)));
+    const TS r2 = from_f32<TS>(__fadd_rn(__fmul_rn(x2, cos_a), __fmul_rn(x1, sin_a)));
+    head[i] = r1;
+    head[i + half] = r2;
+    if (store) {
+      const TS* vh = v + head_offset;
+      k_cache[cache_offset + i] = from_f32<TC>(to_f32(r1));
+      k_cache[cache_offset + i + half] = from_f32<TC>(to_f32(r2));
+      v_cache[cache_offset + i] = from_f32<TC>(to_f32(vh[i]));
+      v_cache[cache_offset + i + half] = from_f32<TC>(to_f32(vh[i + half]));
+    }
+  }
 }
 
 }  // namespace
@@ -116,7 +119,7 @@ void check_half_dim(int32_t head_dim) {
 void launch_rope(const Tensor& q, const Tensor& k, const int32_t* positions, const float* inv_freq, int32_t head_dim,
                  const LaunchContext& ctx) {
   if (q.rows == 0) return;
-  check_half_dim(head_dim);
+  if (head_dim / 2 > kMaxHalfDim) throw unsupported("rope: head_dim " + std::to_string(head_dim) + " > 512");
   const auto n_q = static_cast<int32_t>(q.cols / head_dim);
   const auto n_kv = static_cast<int32_t>(k.cols / head_dim);
   visit_float(q.dtype, "rope q", [&](auto e) {
@@ -130,7 +133,8 @@ void launch_rope(const Tensor& q, const Tensor& k, const int32_t* positions, con
 void launch_store_kv(const StoreKvArgs& a, const LaunchContext& ctx) {
   if (a.k.rows == 0) return;
   const int64_t row = a.k.cols;
-  const bool vec = store_vec_ok(a);
+  const bool vec = row % 8 == 0 && aligned(a.k.data, 16) && aligned(a.v.data, 16) && aligned(a.k_cache, 16) &&
+                   aligned(a.v_cache, 16);
   visit_float(a.k.dtype, "store_kv k", [&](auto s) {
     visit_float(a.cache_dtype, "store_kv cache", [&](auto c) {
       using TS = decltype(s);
@@ -154,26 +158,18 @@ void launch_store_kv(const StoreKvArgs& a, const LaunchContext& ctx) {
 void launch_rope_store_kv(const Tensor& q, const int32_t* positions, const float* inv_freq, int32_t head_dim,
                           const StoreKvArgs& a, const LaunchContext& ctx) {
   if (q.rows == 0) return;
-  check_half_dim(head_dim);
   const auto n_q = static_cast<int32_t>(q.cols / head_dim);
   const auto n_kv = static_cast<int32_t>(a.k.cols / head_dim);
-  const bool vec = store_vec_ok(a);
+  if (n_q + n_kv > 65535) throw unsupported("rope_store_kv: more than 65535 heads");
+  const dim3 grid(static_cast<unsigned>(q.rows), static_cast<unsigned>(n_q + n_kv));
+  const auto threads = static_cast<unsigned>(std::clamp(head_dim / 2, 32, kRopeThreads));
   visit_float(q.dtype, "rope_store_kv q", [&](auto s) {
     visit_float(a.cache_dtype, "rope_store_kv cache", [&](auto c) {
       using TS = decltype(s);
       using TC = decltype(c);
-      const auto grid = static_cast<unsigned>(q.rows);
-      auto* kc = static_cast<TC*>(a.k_cache);
-      auto* vc = static_cast<TC*>(a.v_cache);
-      if (vec) {
-        rope_store_kv_kernel<TS, TC, true><<<grid, kRopeThreads, 0, ctx.stream>>>(
-            q.as<TS>(), a.k.as<TS>(), a.v.as<const TS>(), n_q, n_kv, positions, inv_freq, head_dim, a.slot_mapping, kc,
-            vc, a.n_slots, ctx.status);
-      } else {
-        rope_store_kv_kernel<TS, TC, false><<<grid, kRopeThreads, 0, ctx.stream>>>(
-            q.as<TS>(), a.k.as<TS>(), a.v.as<const TS>(), n_q, n_kv, positions, inv_freq, head_dim, a.slot_mapping, kc,
-            vc, a.n_slots, ctx.status);
-      }
+      rope_store_kv_kernel<TS, TC><<<grid, threads, 0, ctx.stream>>>(
+          q.as<TS>(), a.k.as<TS>(), a.v.as<const TS>(), n_q, n_kv, positions, inv_freq, head_dim, a.slot_mapping,
+          static_cast<TC*>(a.k_cache), static_cast<TC*>(a.v_cache), a.n_slots, ctx.status);
     });
   });
   check_launch(ctx.op, "rope_store_kv_kernel");
