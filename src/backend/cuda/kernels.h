@@ -29,7 +29,7 @@ struct LaunchContext {
   cudaStream_t stream = nullptr;
   uint32_t* status = nullptr;     // [1] device word of StatusBit flags
   const char* op = "";            // names the backend op in errors
-  bool dependent_launch = false;  // start weight-streaming kernels early (dependent_launch.cuh)
+  bool dependent_launch = false;  // let kernels start before the previous one ends (dependent_launch.cuh)
 };
 
 // out[i, :] = convert(src[rows[i], :]); rows [out.rows] i32 (device). src, out any float dtype.

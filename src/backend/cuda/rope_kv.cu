@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/dependent_launch.cuh"
 #include "backend/cuda/device_math.cuh"
 #include "backend/cuda/kernels.h"
 
@@ -81,6 +82,8 @@ __global__ void rope_store_kv_kernel(TS* __restrict__ q, TS* __restrict__ k, con
                                      const float* __restrict__ inv_freq, int32_t head_dim,
                                      const int32_t* __restrict__ slot_mapping, TC* __restrict__ k_cache,
                                      TC* __restrict__ v_cache, int64_t n_slots, uint32_t* status) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   const int64_t t = blockIdx.x;
   const int32_t h = static_cast<int32_t>(blockIdx.y);
   const int32_t half = head_dim / 2;
@@ -167,9 +170,9 @@ void launch_rope_store_kv(const Tensor& q, const int32_t* positions, const float
     visit_float(a.cache_dtype, "rope_store_kv cache", [&](auto c) {
       using TS = decltype(s);
       using TC = decltype(c);
-      rope_store_kv_kernel<TS, TC><<<grid, threads, 0, ctx.stream>>>(
-          q.as<TS>(), a.k.as<TS>(), a.v.as<const TS>(), n_q, n_kv, positions, inv_freq, head_dim, a.slot_mapping,
-          static_cast<TC*>(a.k_cache), static_cast<TC*>(a.v_cache), a.n_slots, ctx.status);
+      launch_kernel(rope_store_kv_kernel<TS, TC>, grid, threads, ctx, q.as<TS>(), a.k.as<TS>(), a.v.as<const TS>(), n_q,
+                    n_kv, positions, inv_freq, head_dim, a.slot_mapping, static_cast<TC*>(a.k_cache),
+                    static_cast<TC*>(a.v_cache), a.n_slots, ctx.status);
     });
   });
   check_launch(ctx.op, "rope_store_kv_kernel");
