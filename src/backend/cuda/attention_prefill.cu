@@ -16,6 +16,7 @@
 #include "backend/cuda/attention.h"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
+#include "backend/cuda/mma_bf16.cuh"
 
 namespace swallow::cuda {
 namespace {
@@ -60,15 +61,6 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
-// c[4] += a[4] (16x16 bf16, row) * b[2] (16x8 bf16, col), f32 accumulate.
-__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 __device__ __forceinline__ void ldmatrix_x4(const void* smem, uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -84,18 +76,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(const void* smem, uint32_t& r0
                : "r"(s));
 }
 
-// 2^x (approximate, denormals flushed; -inf gives 0).
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
-}
-
 template <typename T>
 __device__ __forceinline__ void store2(T* p, float a, float b) {
   if constexpr (sizeof(T) == 4) {
@@ -104,15 +84,6 @@ __device__ __forceinline__ void store2(T* p, float a, float b) {
     p[0] = from_f32<T>(a);
     p[1] = from_f32<T>(b);
   }
-}
-
-__device__ __forceinline__ float quad_max(float v) {
-  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
-  return fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
-}
-__device__ __forceinline__ float quad_sum(float v) {
-  v += __shfl_xor_sync(0xffffffffu, v, 1);
-  return v + __shfl_xor_sync(0xffffffffu, v, 2);
 }
 
 template <int D, typename TQ>
@@ -257,8 +228,8 @@ __global__ void __launch_bounds__(kThreads, 2) prefill_attention_kernel(PrefillP
       for (int nt = 0; nt < kBlockN / 8; nt += 2) {
         uint32_t b0, b1, b2, b3;
         ldmatrix_x4(kb + nt * 8 * kStride + kk * 16, b0, b1, b2, b3);
-        mma_bf16(s[nt], qa, b0, b1);
-        mma_bf16(s[nt + 1], qa, b2, b3);
+        mma_m16n8k16_bf16(s[nt], qa, b0, b1);
+        mma_m16n8k16_bf16(s[nt + 1], qa, b2, b3);
       }
     }
     // Causal mask, only on tiles that reach past the block's first row.
@@ -278,21 +249,21 @@ __global__ void __launch_bounds__(kThreads, 2) prefill_attention_kernel(PrefillP
       mx0 = fmaxf(mx0, fmaxf(s[nt][0], s[nt][1]));
       mx1 = fmaxf(mx1, fmaxf(s[nt][2], s[nt][3]));
     }
-    mx0 = quad_max(mx0);
-    mx1 = quad_max(mx1);
+    mx0 = lane_quad_max(mx0);
+    mx1 = lane_quad_max(mx1);
     const float base0 = mx0 == -INFINITY ? 0.0f : mx0 * p.scale_log2;  // fully masked so far: keep zeros
     const float base1 = mx1 == -INFINITY ? 0.0f : mx1 * p.scale_log2;
-    const float alpha0 = fast_exp2(fmaf(m0, p.scale_log2, -base0));
-    const float alpha1 = fast_exp2(fmaf(m1, p.scale_log2, -base1));
+    const float alpha0 = exp2_approx(fmaf(m0, p.scale_log2, -base0));
+    const float alpha1 = exp2_approx(fmaf(m1, p.scale_log2, -base1));
     m0 = mx0;
     m1 = mx1;
     float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
     for (int nt = 0; nt < kBlockN / 8; ++nt) {
-      s[nt][0] = fast_exp2(fmaf(s[nt][0], p.scale_log2, -base0));
-      s[nt][1] = fast_exp2(fmaf(s[nt][1], p.scale_log2, -base0));
-      s[nt][2] = fast_exp2(fmaf(s[nt][2], p.scale_log2, -base1));
-      s[nt][3] = fast_exp2(fmaf(s[nt][3], p.scale_log2, -base1));
+      s[nt][0] = exp2_approx(fmaf(s[nt][0], p.scale_log2, -base0));
+      s[nt][1] = exp2_approx(fmaf(s[nt][1], p.scale_log2, -base0));
+      s[nt][2] = exp2_approx(fmaf(s[nt][2], p.scale_log2, -base1));
+      s[nt][3] = exp2_approx(fmaf(s[nt][3], p.scale_log2, -base1));
       sum0 += s[nt][0] + s[nt][1];
       sum1 += s[nt][2] + s[nt][3];
     }
@@ -310,15 +281,15 @@ __global__ void __launch_bounds__(kThreads, 2) prefill_attention_kernel(PrefillP
     // O += P V: P from the S accumulators (bf16), V fragments transposed by ldmatrix.
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
-      const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      const uint32_t pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]), pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
+                              pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
 #pragma unroll
       for (int dn = 0; dn < D / 8; dn += 2) {
         uint32_t b0, b1, b2, b3;
         ldmatrix_x4_trans(vb + kk * 16 * kStride + dn * 8, b0, b1, b2, b3);
-        mma_bf16(o[dn], pa, b0, b1);
-        mma_bf16(o[dn + 1], pa, b2, b3);
+        mma_m16n8k16_bf16(o[dn], pa, b0, b1);
+        mma_m16n8k16_bf16(o[dn + 1], pa, b2, b3);
       }
     }
     if (tid < kBlockN) key_row[buf][tid] = cache_row(tile + 2, tid, ahead);  // buf's rows were read last tile
@@ -326,8 +297,8 @@ __global__ void __launch_bounds__(kThreads, 2) prefill_attention_kernel(PrefillP
   }
   cp_async_wait<0>();
 
-  l0 = quad_sum(l0);
-  l1 = quad_sum(l1);
+  l0 = lane_quad_sum(l0);
+  l1 = lane_quad_sum(l1);
   TQ* out = static_cast<TQ*>(p.out);
   const float inv0 = l0 > 0.0f ? 1.0f / l0 : 0.0f;
   const float inv1 = l1 > 0.0f ? 1.0f / l1 : 0.0f;
