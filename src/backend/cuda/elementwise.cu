@@ -18,6 +18,17 @@ constexpr int64_t kMaxFlatBlocks = int64_t{1} << 20;
 
 bool vec8_ok(const Tensor& t) { return t.cols % 8 == 0 && aligned(t.data, 16); }
 
+// out[0..8) = a[0..8) + b[0..8) in f32, one rounding (16-byte aligned; out may alias a or b).
+template <typename T>
+__device__ __forceinline__ void add8(const T* a, const T* b, T* out) {
+  float x[8], y[8];
+  load8(a, x);
+  load8(b, y);
+#pragma unroll
+  for (int j = 0; j < 8; ++j) x[j] += y[j];
+  store8(out, x);
+}
+
 // One block per output row. src [n_src, d] TS; out [n, d] TO; rows [n] i32.
 template <typename TS, typename TO, bool kVec>
 __global__ void gather_rows_kernel(const TS* __restrict__ src, int64_t n_src, const int32_t* __restrict__ rows,
@@ -99,14 +110,7 @@ __global__ void add_rms_norm_kernel(T* hidden, const T* __restrict__ delta, cons
   T* hr = hidden + blockIdx.x * d;
   const T* dr = delta + blockIdx.x * d;
   if constexpr (kVec) {
-    for (int64_t c = threadIdx.x * 8; c < d; c += blockDim.x * 8) {
-      float a[8], b[8];
-      load8(hr + c, a);
-      load8(dr + c, b);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) a[j] += b[j];
-      store8(hr + c, a);
-    }
+    for (int64_t c = threadIdx.x * 8; c < d; c += blockDim.x * 8) add8(hr + c, dr + c, hr + c);
   } else {
     for (int64_t c = threadIdx.x; c < d; c += blockDim.x) hr[c] = from_f32<T>(to_f32(hr[c]) + to_f32(dr[c]));
   }
@@ -139,12 +143,7 @@ __global__ void add_kernel(const T* a, const T* b, T* out, int64_t n) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   if constexpr (kVec) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n / 8; i += stride) {
-      float x[8], y[8];
-      load8(a + i * 8, x);
-      load8(b + i * 8, y);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) x[j] += y[j];
-      store8(out + i * 8, x);
+      add8(a + i * 8, b + i * 8, out + i * 8);
     }
   } else {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += stride) {
