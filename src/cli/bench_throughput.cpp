@@ -4,8 +4,9 @@
 // --concurrency in flight, submitted from client threads. Reports requests/s, output and total
 // tok/s, the decode-phase generation rate (tokens delivered after every request had its first
 // one, per second of that phase: llama-batched-bench's S_TG when all requests run at once), TTFT
-// and TPOT percentiles, KV usage, prefix-cache hit rate and preemptions, as a table or JSON. A warm-up request (carrying the shared prefix, as a system prompt served before would)
-// runs first and is not counted.
+// and TPOT percentiles, KV usage, prefix-cache hit rate and preemptions, as a table or JSON. A
+// warm-up request (carrying the shared prefix, as a system prompt served before would) runs
+// first and is not counted.
 #include <algorithm>
 #include <atomic>
 #include <chrono>

@@ -111,16 +111,17 @@ void CudaBackend::matmuls(const Tensor& x, std::span<const Tensor> ws, std::span
   if (ws.size() != outs.size()) throw invalid_argument("matmuls: as many outputs as weights are needed");
   for (size_t i = 0; i < ws.size(); ++i) check_matmul("matmuls", x, ws[i], outs[i]);
   if (ws.empty() || x.rows == 0) return;
-  const Tensor x_in = as_dtype(x, ws[0].dtype, "matmuls");  // [n, k] in the weight dtype
+  // One launch when x is already in the weights' dtype and the small-batch kernel fits every pair;
+  // otherwise one matmul each (which converts x as needed).
   bool fused = ws.size() <= static_cast<size_t>(cuda::kGemvMaxSegments);
   for (size_t i = 0; i < ws.size() && fused; ++i) {
-    fused = ws[i].dtype == ws[0].dtype && outs[i].dtype == outs[0].dtype && cuda::gemv_supported(x_in, ws[i], outs[i]);
+    fused = ws[i].dtype == ws[0].dtype && outs[i].dtype == outs[0].dtype && cuda::gemv_supported(x, ws[i], outs[i]);
   }
   if (!fused) {
     Backend::matmuls(x, ws, outs);
     return;
   }
-  cuda::launch_gemv(x_in, ws.data(), outs.data(), static_cast<int>(ws.size()), ctx("matmuls"));
+  cuda::launch_gemv(x, ws.data(), outs.data(), static_cast<int>(ws.size()), ctx("matmuls"));
 }
 
 void CudaBackend::swiglu(const Tensor& x, const Tensor& gate_w, const Tensor& up_w, const Tensor& gate,
@@ -130,15 +131,15 @@ void CudaBackend::swiglu(const Tensor& x, const Tensor& gate_w, const Tensor& up
   check_float("swiglu", "out", out);
   check_shape("swiglu", "out", out, gate.rows, gate.cols);
   if (x.rows == 0 || gate_w.rows == 0) return;
-  const Tensor x_in = as_dtype(x, gate_w.dtype, "swiglu");  // [n, k] in the weight dtype
-  const bool fused = up_w.dtype == gate_w.dtype && out.dtype == gate_w.dtype && gate.dtype == out.dtype &&
-                     up.dtype == out.dtype && cuda::gemv_supported(x_in, gate_w, out) &&
-                     cuda::gemv_supported(x_in, up_w, out);
+  // One launch when x and out are in the weights' dtype and the small-batch kernel fits; otherwise
+  // the two matmuls (converting x as needed) and silu_mul.
+  const bool fused = up_w.dtype == gate_w.dtype && out.dtype == gate_w.dtype && cuda::gemv_supported(x, gate_w, out) &&
+                     cuda::gemv_supported(x, up_w, out);
   if (!fused) {
     Backend::swiglu(x, gate_w, up_w, gate, up, out);
     return;
   }
-  cuda::launch_swiglu_gemv(x_in, gate_w, up_w, out, ctx("swiglu"));
+  cuda::launch_swiglu_gemv(x, gate_w, up_w, out, ctx("swiglu"));
 }
 
 void CudaBackend::rope(const Tensor& q, const Tensor& k, const int32_t* positions, const RopeTable& table) {

@@ -1,11 +1,10 @@
 // Programmatic dependent launch (sm_90 and later): a kernel started with launch_kernel(...,
 // ctx.dependent_launch = true) may begin while the previous kernel of the stream is still
 // running, which hides the launch latency and lets it issue loads that do not depend on that
-// kernel (weights) early. Such a kernel
-// must call wait_for_previous_kernel() before it reads anything the previous kernel wrote and
-// before it writes anything. A kernel calls allow_next_kernel() to let the following dependent
-// kernel start once all its blocks are running. On older GPUs both are no-ops and launches are
-// ordinary. Included by .cu files only.
+// kernel (weights) early. Such a kernel must call wait_for_previous_kernel() before it reads
+// anything the previous kernel wrote and before it writes anything. A kernel calls
+// allow_next_kernel() to let the following dependent kernel start once all its blocks are
+// running. On older GPUs both are no-ops and launches are ordinary. Included by .cu files only.
 #pragma once
 
 #include <cuda_runtime.h>
