@@ -1,4 +1,5 @@
-// Default fused ops of Backend: each is the sequence of basic ops it stands for.
+// Defaults of Backend: each fused op is the sequence of basic ops it stands for; graph capture is
+// not supported.
 #include "backend/backend.h"
 
 #include "core/error.h"
@@ -28,5 +29,13 @@ void Backend::rope_store_kv(const Tensor& q, const Tensor& k, const Tensor& v, c
   rope(q, k, batch.token_pos, table);
   store_kv(cache, layer, k, v, batch);
 }
+
+bool Backend::supports_graphs() const { return false; }
+
+void Backend::begin_capture() { throw unsupported("backend " + name() + " cannot record graphs"); }
+
+std::unique_ptr<Graph> Backend::end_capture() { throw unsupported("backend " + name() + " cannot record graphs"); }
+
+uint64_t Backend::workspace_generation() const { return 0; }
 
 }  // namespace swallow

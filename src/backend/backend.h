@@ -23,6 +23,15 @@ class Buffer {
   virtual size_t n_bytes() const = 0;
 };
 
+// A recorded sequence of ops (a CUDA graph): replay() enqueues them again, with the arguments they
+// were recorded with, on the backend that recorded them. The buffers they read may hold new
+// contents; the buffers themselves must still exist.
+class Graph {
+ public:
+  virtual ~Graph() = default;
+  virtual void replay() = 0;
+};
+
 // Rotary embedding parameters: inv_freq[i] for i < head_dim / 2, already including llama3
 // frequency scaling, computed on the host by the model and uploaded once.
 struct RopeTable {
@@ -113,6 +122,17 @@ class Backend {
   // rope(q, k) then store_kv(k, v) into `layer` of the cache.
   virtual void rope_store_kv(const Tensor& q, const Tensor& k, const Tensor& v, const RopeTable& table,
                              KvCache& cache, int32_t layer, const AttentionBatch& batch);
+
+  // --- graph capture (backend.cpp defaults: not supported) ---
+  virtual bool supports_graphs() const;
+  // Ops enqueued between begin_capture() and end_capture() are recorded, not run; nothing may be
+  // read back to the host meanwhile (sample, read_f32, copy_to_host). end_capture() ends the
+  // recording also when it throws (an op could not be recorded), so a caller can always fall back.
+  virtual void begin_capture();
+  virtual std::unique_ptr<Graph> end_capture();
+  // Changes whenever the backend moves a workspace that recorded ops may use: graphs recorded
+  // under another value must not be replayed.
+  virtual uint64_t workspace_generation() const;
 };
 
 }  // namespace swallow

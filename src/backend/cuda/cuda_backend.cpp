@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_graph.h"
 #include "core/error.h"
 
 namespace swallow {
@@ -21,7 +22,7 @@ constexpr size_t kWorkspaceReserveBytes = size_t{512} << 20;
 }  // namespace
 
 CudaBackend::CudaBackend(const CudaBackendOptions& options)
-    : device_(options.device), utilization_(options.gpu_memory_utilization) {
+    : device_(options.device), utilization_(options.gpu_memory_utilization), graphs_(options.graphs) {
   if (!(utilization_ > 0.0 && utilization_ <= 1.0)) {
     throw invalid_argument("--gpu-memory-utilization must be in (0, 1], got " + std::to_string(utilization_));
   }
@@ -129,6 +130,17 @@ void CudaBackend::raise_status(uint32_t status, const char* op) {
 std::unique_ptr<KvCache> CudaBackend::create_kv_cache(const KvCacheShape& shape) {
   SWALLOW_CUDA_CHECK("create_kv_cache", cudaSetDevice(device_));
   return std::make_unique<cuda::CudaKvCache>(shape, stream_);
+}
+
+void CudaBackend::begin_capture() {
+  if (!graphs_) Backend::begin_capture();
+  cuda::begin_stream_capture(stream_, device_);
+}
+
+std::unique_ptr<Graph> CudaBackend::end_capture() { return cuda::end_stream_capture(stream_, device_); }
+
+uint64_t CudaBackend::workspace_generation() const {
+  return attention_scratch_.generation() + convert_scratch_.generation();
 }
 
 void CudaBackend::sample(const Tensor& logits, std::span<const SequenceSampling> seqs, std::span<SampledToken> out) {

@@ -1,8 +1,9 @@
 // CudaBackend: the Backend on one NVIDIA GPU. Owns device memory (cudaMalloc), one stream on
 // which every op is enqueued asynchronously (no host synchronisation inside ops except sample,
-// read_f32 and copy_to_host), the cuBLASLt handle and workspaces. Activations are bf16; ops
-// also accept f32 (and f16) tensors. Kernels that meet an out-of-range index skip it and flag a
-// device status word, reported as swallow::Error at the next synchronisation. One thread at a time.
+// read_f32 and copy_to_host; work on it can be recorded as CUDA graphs), the cuBLASLt handle and
+// workspaces. Activations are bf16; ops also accept f32 (and f16) tensors. Kernels that meet an
+// out-of-range index skip it and flag a device status word, reported as swallow::Error at the
+// next synchronisation. One thread at a time.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -22,6 +23,7 @@ namespace swallow {
 struct CudaBackendOptions {
   int device = 0;                       // CUDA device ordinal
   double gpu_memory_utilization = 0.9;  // share of the card's memory this process may use, (0, 1]
+  bool graphs = true;                   // offer graph capture (CUDA graphs) to the model
 };
 
 class CudaBackend final : public Backend {
@@ -67,6 +69,11 @@ class CudaBackend final : public Backend {
   void rope_store_kv(const Tensor& q, const Tensor& k, const Tensor& v, const RopeTable& table, KvCache& cache,
                      int32_t layer, const AttentionBatch& batch) override;
 
+  bool supports_graphs() const override { return graphs_; }
+  void begin_capture() override;
+  std::unique_ptr<Graph> end_capture() override;
+  uint64_t workspace_generation() const override;
+
   // Proposed Backend op (not yet in backend.h): fills a bf16 tensor on the device with dummy
   // weights, element i = dummy::value_bf16(seed, first_index + i, dist). Asynchronous.
   void fill_dummy_bf16(const Tensor& out, uint64_t seed, const dummy::Distribution& dist, uint64_t first_index = 0);
@@ -97,6 +104,7 @@ class CudaBackend final : public Backend {
   int compute_major_ = 0;
   int compute_minor_ = 0;
   bool dependent_launch_ = false;  // sm_90+ unless SWALLOW_CUDA_DEPENDENT_LAUNCH=0
+  bool graphs_ = true;
   size_t total_memory_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<cuda::CudaBuffer> status_;  // [1] u32 StatusBit flags

@@ -58,6 +58,7 @@ void* DeviceScratch::get(size_t n_bytes) {
   if (buffer_ == nullptr || buffer_->n_bytes() < n_bytes) {
     buffer_.reset();
     buffer_ = std::make_unique<CudaBuffer>(n_bytes + n_bytes / 4, what_);  // some headroom against regrowth
+    ++generation_;
   }
   return buffer_->data();
 }

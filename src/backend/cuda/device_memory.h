@@ -53,10 +53,13 @@ class DeviceScratch {
   // At least n_bytes of device memory, valid until the next get() with a larger size. Growing
   // frees the old region (cudaFree synchronises the device), so the contents are not kept.
   void* get(size_t n_bytes);
+  // How many times get() moved the region (recorded graphs that use it are stale after a move).
+  uint64_t generation() const { return generation_; }
 
  private:
   const char* what_;
   std::unique_ptr<CudaBuffer> buffer_;
+  uint64_t generation_ = 0;
 };
 
 class PinnedBuffer {
