@@ -53,7 +53,8 @@ std::string find_tokenizer_dir(const ModelOptions& o) {
 std::unique_ptr<Backend> make_backend(const ModelOptions& o) {
   if (o.device == "cpu") return std::make_unique<CpuBackend>(CpuBackendOptions{.n_threads = o.threads});
 #if defined(SWALLOW_HAVE_CUDA_BACKEND)
-  return std::make_unique<CudaBackend>(CudaBackendOptions{.gpu_memory_utilization = o.gpu_memory_utilization});
+  return std::make_unique<CudaBackend>(
+      CudaBackendOptions{.gpu_memory_utilization = o.gpu_memory_utilization, .graphs = !o.enforce_eager});
 #else
   throw unsupported("--device " + o.device + ": this build has no CUDA backend (configure with -DSWALLOW_CUDA=ON "
                     "on a machine with the CUDA toolkit)");
@@ -116,6 +117,8 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
                  "share of GPU memory for weights, activations and KV cache (cuda)")
       ->check(CLI::Range(0.05, 1.0))
       ->capture_default_str();
+  app.add_flag("--enforce-eager", o.enforce_eager,
+               "run every decode step op by op instead of replaying recorded CUDA graphs (cuda)");
 }
 
 uint64_t parse_byte_size(const std::string& text, const std::string& flag) {

@@ -23,6 +23,7 @@ struct ModelOptions {
   int64_t max_model_len = 0;            // --max-model-len: 0 = min(max_position_embeddings, KV capacity);
                                         // single-sequence commands set it to what they need when unset
   double gpu_memory_utilization = 0.9;  // --gpu-memory-utilization: share of GPU memory for weights + KV
+  bool enforce_eager = false;           // --enforce-eager: no CUDA graphs
 };
 
 // Adds the flags above to a subcommand, writing into `options` (which must outlive parsing).

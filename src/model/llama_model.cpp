@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "model/rope.h"
 
@@ -63,6 +64,7 @@ void LlamaModel::reserve_tokens(int64_t n_tokens) {
   up_ = backend_.allocate(row * f);
   mlp_ = backend_.allocate(row * f);
   token_capacity_ = cap;
+  ++buffer_generation_;
 }
 
 void LlamaModel::reserve_rows(int64_t n_rows) {
@@ -75,6 +77,7 @@ void LlamaModel::reserve_rows(int64_t n_rows) {
   final_ = backend_.allocate(act_row * static_cast<size_t>(cap));
   logits_ = backend_.allocate(sizeof(float) * static_cast<size_t>(config_.vocab_size * cap));
   row_capacity_ = cap;
+  ++buffer_generation_;
 }
 
 void LlamaModel::upload_ints(std::span<const int32_t> host, std::unique_ptr<Buffer>& device) {
@@ -90,7 +93,6 @@ void LlamaModel::forward(const BatchInput& batch, KvCache& cache) {
   const auto n = static_cast<int64_t>(batch.token_ids.size());
   const auto n_seqs = static_cast<int32_t>(batch.seq_len.size());
   reserve_tokens(n);
-  n_tokens_ = n;
 
   // One transfer for all integer inputs: [ids | positions | slots | seq starts | block tables].
   packed_.clear();
@@ -111,7 +113,11 @@ void LlamaModel::forward(const BatchInput& batch, KvCache& cache) {
   attn.max_blocks_per_seq = batch.max_blocks_per_seq;
   attn.host_seq_token_start = batch.seq_token_start;
   attn.host_seq_len = batch.seq_len;
+  enqueue_forward(n, ids, attn, cache);
+}
 
+void LlamaModel::enqueue_forward(int64_t n, const int32_t* ids, const AttentionBatch& attn, KvCache& cache) {
+  n_tokens_ = n;
   const auto eps = static_cast<float>(config_.rms_norm_eps);
   const Tensor hidden = scratch(hidden_, n, config_.hidden_size);
   backend_.embedding(weights_.embed_tokens, ids, hidden);
@@ -162,15 +168,41 @@ Tensor LlamaModel::logits(std::span<const int32_t> rows) {
   const auto m = static_cast<int64_t>(rows.size());
   reserve_rows(std::max<int64_t>(m, 1));
   upload_ints(rows, rows_);
+  return enqueue_logits(m, static_cast<const int32_t*>(rows_->data()));
+}
+
+Tensor LlamaModel::enqueue_logits(int64_t m, const int32_t* rows) {
   const int64_t d = config_.hidden_size;
   const Tensor picked = scratch(picked_, m, d);
   const Tensor normed = scratch(final_, m, d);
   const Tensor out{logits_->data(), DType::kF32, m, config_.vocab_size};
   // Every op here is row-wise, so gathering before the final norm gives HF's values.
-  backend_.gather_rows(scratch(hidden_, n_tokens_, d), static_cast<const int32_t*>(rows_->data()), picked);
+  backend_.gather_rows(scratch(hidden_, n_tokens_, d), rows, picked);
   backend_.rms_norm(picked, weights_.final_norm, static_cast<float>(config_.rms_norm_eps), normed);
   backend_.matmul(normed, weights_.lm_head, out);
   return out;
+}
+
+void LlamaModel::use_decode_graphs(const DecodeGraphOptions& options) {
+  graphs_ = std::make_unique<DecodeGraphs>(backend_, options,
+                                           [this] { return buffer_generation_ + backend_.workspace_generation(); });
+}
+
+Tensor LlamaModel::decode(const BatchInput& batch, KvCache& cache) {
+  const auto n = static_cast<int64_t>(batch.token_ids.size());
+  if (graphs_ && graphs_->fits(batch)) {
+    // Buffers for the largest bucket first, so that they do not move between recordings.
+    reserve_tokens(DecodeGraphs::kMaxBatch);
+    reserve_rows(DecodeGraphs::kMaxBatch);
+    return graphs_->run(batch, [&](const DecodeStep& step) {
+      enqueue_forward(step.n_tokens, step.token_ids, step.attn, cache);
+      return enqueue_logits(step.n_tokens, step.rows);
+    });
+  }
+  forward(batch, cache);
+  all_rows_.resize(static_cast<size_t>(n));
+  std::iota(all_rows_.begin(), all_rows_.end(), 0);
+  return logits(all_rows_);
 }
 
 }  // namespace swallow

@@ -1,8 +1,9 @@
 // The Llama forward pass, written once against the Backend interface: embedding, per layer
 // RMSNorm -> q/k/v -> rope -> paged KV store -> attention -> o_proj -> residual -> RMSNorm ->
 // SwiGLU MLP -> residual, then final norm and lm_head for chosen rows only. Works on a ragged
-// batch of sequences with their own positions and block tables. Owns the weights and scratch
-// activations (grown on demand, never shrunk); borrows the backend. One thread at a time.
+// batch of sequences with their own positions and block tables; decode-only batches can replay
+// recorded graphs (DecodeGraphs). Owns the weights and scratch activations (grown on demand, never
+// shrunk); borrows the backend. One thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -12,20 +13,11 @@
 
 #include "backend/backend.h"
 #include "io/model_config.h"
+#include "model/batch_input.h"
+#include "model/decode_graphs.h"
 #include "model/llama_weights.h"
 
 namespace swallow {
-
-// One step's tokens on the host, grouped by sequence (see AttentionBatch).
-struct BatchInput {
-  std::span<const int32_t> token_ids;        // [n_tokens]
-  std::span<const int32_t> positions;        // [n_tokens]
-  std::span<const int32_t> slot_mapping;     // [n_tokens] KV slot = block * block_size + offset
-  std::span<const int32_t> seq_token_start;  // [n_seqs + 1]
-  std::span<const int32_t> seq_len;          // [n_seqs] last position + 1
-  std::span<const int32_t> block_tables;     // [n_seqs, max_blocks_per_seq], unused entries -1
-  int32_t max_blocks_per_seq = 0;
-};
 
 class LlamaModel {
  public:
@@ -40,6 +32,16 @@ class LlamaModel {
   // memory, valid until the next forward() or logits().
   Tensor logits(std::span<const int32_t> rows);
 
+  // From now on, decode() replays recorded graphs (the backend must support them); options name
+  // the KV block reserved for padding sequences.
+  void use_decode_graphs(const DecodeGraphOptions& options);
+  // forward() and logits() of every token for a decode-only batch (one new token per sequence):
+  // [n_seqs, vocab] f32 in backend memory, valid until the next step. Replays a recorded graph
+  // when use_decode_graphs() was called and the batch fits one.
+  Tensor decode(const BatchInput& batch, KvCache& cache);
+  // What decode() did with graphs so far (zeros without use_decode_graphs()).
+  DecodeGraphs::Stats decode_graph_stats() const { return graphs_ ? graphs_->stats() : DecodeGraphs::Stats{}; }
+
   const ModelConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }
 
@@ -52,7 +54,11 @@ class LlamaModel {
   void reserve_rows(int64_t n_rows);
   Tensor scratch(const std::unique_ptr<Buffer>& buffer, int64_t rows, int64_t cols) const;
   void upload_ints(std::span<const int32_t> host, std::unique_ptr<Buffer>& device);
+  // The ops of forward() on inputs already in backend memory (ids [n] i32).
+  void enqueue_forward(int64_t n, const int32_t* ids, const AttentionBatch& attn, KvCache& cache);
   void run_layer(int32_t layer, int64_t n, const AttentionBatch& attn, KvCache& cache);
+  // The ops of logits() for m rows already in backend memory (rows [m] i32).
+  Tensor enqueue_logits(int64_t m, const int32_t* rows);
 
   Backend& backend_;
   ModelConfig config_;
@@ -61,6 +67,10 @@ class LlamaModel {
   std::unique_ptr<Buffer> inv_freq_;  // [head_dim / 2] f32
   RopeTable rope_;
   AttentionParams attn_params_;
+
+  std::unique_ptr<DecodeGraphs> graphs_;  // set by use_decode_graphs()
+  std::vector<int32_t> all_rows_;         // 0, 1, ..., n - 1 for decode() without graphs
+  uint64_t buffer_generation_ = 0;        // bumped whenever a scratch buffer below moves
 
   int64_t token_capacity_ = 0;
   int64_t n_tokens_ = 0;            // tokens of the last forward()

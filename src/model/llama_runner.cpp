@@ -28,7 +28,10 @@ LlamaRunner::LlamaRunner(std::unique_ptr<Backend> backend, const ModelConfig& co
   kv_shape_.head_dim = static_cast<int32_t>(config.head_dim);
   kv_shape_.dtype = backend_->activation_dtype();
   const int64_t block_bytes = kv_shape_.bytes_per_token() * options.block_size;
-  const int64_t n_blocks = std::min<int64_t>(options.kv_cache_bytes / block_bytes, INT32_MAX / options.block_size);
+  int64_t n_blocks = std::min<int64_t>(options.kv_cache_bytes / block_bytes, INT32_MAX / options.block_size);
+  // Recorded decode steps pad their batches with sequences that write into one reserved block.
+  const bool graphs = backend_->supports_graphs() && n_blocks >= 2;
+  if (graphs) --n_blocks;
   if (n_blocks < 1) {
     throw resource_exhausted("KV cache memory " + mib(options.kv_cache_bytes) + " holds no block of " +
                              std::to_string(options.block_size) + " tokens (one block needs " + mib(block_bytes) +
@@ -48,7 +51,12 @@ LlamaRunner::LlamaRunner(std::unique_ptr<Backend> backend, const ModelConfig& co
   }
   max_model_len_ = static_cast<int32_t>(options.max_model_len > 0 ? options.max_model_len
                                                                    : std::min(max_positions, capacity));
-  cache_ = backend_->create_kv_cache(kv_shape_);
+  KvCacheShape cache_shape = kv_shape_;
+  if (graphs) {
+    cache_shape.n_blocks += 1;  // block n_blocks: the padding block, outside what the engine sees
+    model_->use_decode_graphs({options.block_size, kv_shape_.n_blocks, max_model_len_});
+  }
+  cache_ = backend_->create_kv_cache(cache_shape);
 }
 
 void LlamaRunner::prepare(const StepPlan& plan) {
@@ -119,11 +127,19 @@ StepResult LlamaRunner::execute(const StepPlan& plan) {
     rows.push_back(seq_start_[i + 1] - 1);
     sampling.push_back(s.sampling);
   }
-  model_->forward(batch_input(), *cache_);
   StepResult result;
-  if (rows.empty()) return result;
+  // A decode-only step (every sequence adds one token and samples) may replay a recorded graph.
+  const bool decode_only = rows.size() == plan.seqs.size() && token_ids_.size() == plan.seqs.size();
+  Tensor logits;  // [rows.size(), vocab] f32
+  if (decode_only) {
+    logits = model_->decode(batch_input(), *cache_);
+  } else {
+    model_->forward(batch_input(), *cache_);
+    if (rows.empty()) return result;
+    logits = model_->logits(rows);
+  }
   result.sampled.resize(rows.size());
-  backend_->sample(model_->logits(rows), sampling, result.sampled);
+  backend_->sample(logits, sampling, result.sampled);
   return result;
 }
 

@@ -1,5 +1,6 @@
 // LlamaRunner: the ModelRunner for LlamaForCausalLM on any Backend. Owns the backend, the model
-// (weights + scratch) and the paged KV cache sized from a byte budget; turns a StepPlan into the
+// (weights + scratch) and the paged KV cache sized from a byte budget (on a backend that records
+// graphs, one block of it is kept for padding recorded decode steps); turns a StepPlan into the
 // backend's batch layout (positions, KV slots, block tables), runs the forward pass and samples
 // with the backend's sample op. Also returns the raw logits of chosen tokens (`swallow logits`,
 // perplexity, golden tests). Used by one thread at a time (the engine thread).
@@ -47,6 +48,8 @@ class LlamaRunner final : public ModelRunner {
   const ModelConfig& config() const { return model_->config(); }
   const LlamaWeights& weights() const { return model_->weights(); }
   Backend& backend() { return *backend_; }
+  // Decode steps recorded as graphs and replayed so far (zeros when the backend records none).
+  DecodeGraphs::Stats decode_graph_stats() const { return model_->decode_graph_stats(); }
 
  private:
   void prepare(const StepPlan& plan);  // checks the plan, fills the host arrays below
