@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
     }
     b.matmul("gate_up 4096->28672", 2048, 4096, 28672);
     b.matmul("down 14336->4096", 2048, 14336, 4096);
+    b.attention("attention decode 1 x 256", 1, 256, 1);
     b.attention("attention decode 1 x 4096", 1, 4096, 1);
     b.attention("attention decode 64 x 1024", 64, 1024, 1);
     b.attention("attention decode 128 x 256", 128, 256, 1);

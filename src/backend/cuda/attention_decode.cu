@@ -284,6 +284,9 @@ constexpr int kTcBlocksPerSm = 2;  // smem-bound at head_dim 128: 96 KB per bloc
 // item need more splits or leave each warp a longer serial chain of tiles).
 constexpr int kTcWarpsPerItem = 4;
 constexpr int kTcItemsPerBlock = kTcWarps / kTcWarpsPerItem;
+// Fewest tiles per warp in one key split. A split adds the combine kernel (~4 us on H100), which
+// only pays when it shortens a longer chain of tiles: with 4, contexts up to 256 keys are not split.
+constexpr int kTcMinSplitTiles = 4;
 
 // 16-byte chunks each lane copies per tile: kD / 16 of K, kD / 16 of V.
 template <int kD>
@@ -660,9 +663,9 @@ void launch_decode_tc(const AttentionArgs& a, const DecodeParams& p, const Launc
 
 DecodeSplit plan_decode_split(const AttentionArgs& a, int n_sms) {
   const int64_t sms = std::max(n_sms, 1);
-  // Tensor-core path: one wave of resident blocks, at least two tiles per warp.
+  // Tensor-core path: one wave of resident blocks, at least kTcMinSplitTiles tiles per warp.
   if (decode_tc_supported(a)) {
-    return split_keys(a, kTcBlocksPerSm * kTcItemsPerBlock * sms, 2 * kTcWarpsPerItem * kTcTileKeys,
+    return split_keys(a, kTcBlocksPerSm * kTcItemsPerBlock * sms, kTcMinSplitTiles * kTcWarpsPerItem * kTcTileKeys,
                       kTcWarpsPerItem * kTcTileKeys);
   }
   return split_keys(a, 4 * sms, kMinSplitKeys, kTileKeys);
