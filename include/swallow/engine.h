@@ -101,6 +101,12 @@ struct EngineStats {
   double queue_time_s_sum = 0;
   double time_to_first_token_s_sum = 0;
   double time_per_output_token_s_sum = 0;
+  // Engine-thread time summed over steps: building plans; running them (model and sampling,
+  // including the wait for the device); applying their results (detokenizing, stop checks,
+  // streaming to the requests).
+  double schedule_s_sum = 0;
+  double execute_s_sum = 0;
+  double update_s_sum = 0;
 };
 
 struct EngineOptions {

@@ -203,6 +203,12 @@ int run_throughput(const ThroughputOptions& o) {
   const double hit_rate =
       queries > 0 ? static_cast<double>(after.prefix_cache_hits - before.prefix_cache_hits) / static_cast<double>(queries) : 0;
 
+  // Mean engine-thread time per step in the measured window, ms.
+  const double steps = static_cast<double>(std::max<int64_t>(after.steps - before.steps, 1));
+  const double schedule_ms = 1e3 * (after.schedule_s_sum - before.schedule_s_sum) / steps;
+  const double execute_ms = 1e3 * (after.execute_s_sum - before.execute_s_sum) / steps;
+  const double update_ms = 1e3 * (after.update_s_sum - before.update_s_sum) / steps;
+
   nlohmann::json out = bench_json("throughput", session->model, o.model, machine);
   out.update({{"num_requests", o.num_requests}, {"concurrency", concurrency}, {"prompt_tokens", o.prompt_tokens},
               {"output_tokens", o.output_tokens}, {"shared_prefix_tokens", o.shared_prefix_tokens},
@@ -216,7 +222,8 @@ int run_throughput(const ThroughputOptions& o) {
               {"kv_blocks_total", after.kv_blocks_total}, {"kv_block_size", after.kv_block_size},
               {"kv_usage_peak", peaks.kv_usage}, {"running_peak", peaks.running},
               {"prefix_cache_hit_rate", hit_rate}, {"preemptions", after.preemptions - before.preemptions},
-              {"peak_rss_bytes", peak_rss_bytes()}});
+              {"peak_rss_bytes", peak_rss_bytes()}, {"steps", after.steps - before.steps},
+              {"engine_step_ms", {{"schedule", schedule_ms}, {"execute", execute_ms}, {"update", update_ms}}}});
   if (o.format == "json") {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
@@ -239,7 +246,10 @@ int run_throughput(const ThroughputOptions& o) {
                                        " blocks"},
                {"running (peak)", std::to_string(peaks.running)},
                {"prefix cache hit rate", fixed(100 * hit_rate, 1) + "%"},
-               {"preemptions", std::to_string(after.preemptions - before.preemptions)}});
+               {"preemptions", std::to_string(after.preemptions - before.preemptions)},
+               {"engine step (mean)", fixed(schedule_ms, 3) + " ms schedule + " + fixed(execute_ms, 3) +
+                                          " ms execute (model, sampling) + " + fixed(update_ms, 3) +
+                                          " ms results, " + fixed(steps, 0) + " steps"}});
   return 0;
 }
 

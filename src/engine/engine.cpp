@@ -2,6 +2,7 @@
 #include "engine/engine_impl.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -146,8 +147,12 @@ void EngineImpl::loop() {
 }
 
 void EngineImpl::run_step() {
+  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  auto start = Clock::now();
   const StepPlan& plan = scheduler_.schedule();
   if (plan.seqs.empty()) throw internal_error("the scheduler found no work it could run");
+  schedule_s_ += seconds_since(start);
+  start = Clock::now();
   StepResult result;
   try {
     result = runner_.execute(plan);
@@ -156,12 +161,18 @@ void EngineImpl::run_step() {
     scheduler_.fail_step(e.what());
     return;
   }
+  execute_s_ += seconds_since(start);
+  start = Clock::now();
   scheduler_.update(result);
+  update_s_ += seconds_since(start);
 }
 
 void EngineImpl::publish() {
   std::vector<std::string> ended = scheduler_.take_finished();
   EngineStats stats = scheduler_.stats();
+  stats.schedule_s_sum = schedule_s_;
+  stats.execute_s_sum = execute_s_;
+  stats.update_s_sum = update_s_;
   std::lock_guard<std::mutex> lock(mutex_);
   for (const std::string& id : ended) active_ids_.erase(id);
   stats_ = stats;

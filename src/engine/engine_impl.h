@@ -44,6 +44,9 @@ class EngineImpl final : public Engine {
   int32_t max_model_len_;
   int32_t vocab_size_;
   Scheduler scheduler_;  // engine thread only
+  double schedule_s_ = 0;  // engine thread: the step time sums of EngineStats
+  double execute_s_ = 0;
+  double update_s_ = 0;
 
   mutable std::mutex mutex_;  // guards everything below
   std::condition_variable wake_;
