@@ -216,10 +216,11 @@ if wanted engine; then
     d8=(--device cuda --dummy-weights llama3.1-8b)
     step "bench latency 8B: prompt 128, 128 new" bench_json latency_8b latency "${d8[@]}" --prompt-tokens 128 \
       --gen-tokens 128 --repetitions 5
-    step "bench latency 8B: prompt 128, 128 new, no dependent launch" bench_json_without_dependent_launch \
-      latency_8b_no_dependent_launch latency "${d8[@]}" --prompt-tokens 128 --gen-tokens 128 --repetitions 5
     step "bench latency 8B: prompt 128, 128 new, eager (no CUDA graphs)" bench_json latency_8b_eager latency \
       "${d8[@]}" --prompt-tokens 128 --gen-tokens 128 --repetitions 5 --enforce-eager
+    step "bench latency 8B: prompt 128, 128 new, eager, no dependent launch" bench_json_without_dependent_launch \
+      latency_8b_eager_no_dependent_launch latency "${d8[@]}" --prompt-tokens 128 --gen-tokens 128 --repetitions 5 \
+      --enforce-eager
     step "bench latency 8B: prefill 2048" bench_json prefill_8b latency "${d8[@]}" --prompt-tokens 2048 --gen-tokens 1
     step "bench throughput 8B: 128 x (128 + 128)" bench_json throughput_8b throughput "${d8[@]}" \
       --num-requests 128 --prompt-tokens 128 --output-tokens 128

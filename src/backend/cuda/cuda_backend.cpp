@@ -72,7 +72,9 @@ std::string CudaBackend::name() const {
 
 cuda::LaunchContext CudaBackend::ctx(const char* op) const {
   SWALLOW_CUDA_CHECK(op, cudaSetDevice(device_));
-  return {stream_, status_word(), op, dependent_launch_};
+  // Recorded graphs run faster without programmatic dependent launch (H100, 8B decode: 175.3 vs
+  // 172.7 tok/s); eager launches gain from it.
+  return {stream_, status_word(), op, dependent_launch_ && !capturing_};
 }
 
 std::unique_ptr<Buffer> CudaBackend::allocate(size_t n_bytes) {
@@ -135,9 +137,13 @@ std::unique_ptr<KvCache> CudaBackend::create_kv_cache(const KvCacheShape& shape)
 void CudaBackend::begin_capture() {
   if (!graphs_) Backend::begin_capture();
   cuda::begin_stream_capture(stream_, device_);
+  capturing_ = true;
 }
 
-std::unique_ptr<Graph> CudaBackend::end_capture() { return cuda::end_stream_capture(stream_, device_); }
+std::unique_ptr<Graph> CudaBackend::end_capture() {
+  capturing_ = false;
+  return cuda::end_stream_capture(stream_, device_);
+}
 
 uint64_t CudaBackend::workspace_generation() const {
   return attention_scratch_.generation() + convert_scratch_.generation();

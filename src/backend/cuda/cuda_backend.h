@@ -105,6 +105,7 @@ class CudaBackend final : public Backend {
   int compute_minor_ = 0;
   bool dependent_launch_ = false;  // sm_90+ unless SWALLOW_CUDA_DEPENDENT_LAUNCH=0
   bool graphs_ = true;
+  bool capturing_ = false;  // between begin_capture and end_capture: ops launch without dependent launch
   size_t total_memory_ = 0;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<cuda::CudaBuffer> status_;  // [1] u32 StatusBit flags
