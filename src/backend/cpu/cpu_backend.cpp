@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -58,10 +59,29 @@ void rotate_heads(float* x, int64_t n_heads, int32_t head_dim, const float* cos,
   }
 }
 
+// The kernel table the options ask for (see CpuBackendOptions::kernels).
+const cpu::CpuKernels* choose_kernels(const CpuBackendOptions& options) {
+  if (options.reference_kernels) return &cpu::reference_kernels();
+  std::string name = options.kernels;
+  std::string source = "CpuBackendOptions::kernels";
+  if (name.empty()) {
+    const char* env = std::getenv("SWALLOW_CPU_KERNELS");
+    if (env == nullptr || *env == '\0') return &cpu::best_kernels();
+    name = env;
+    source = "SWALLOW_CPU_KERNELS";
+  }
+  const cpu::CpuKernels* kernels = cpu::kernels_named(name);
+  if (kernels == nullptr) {
+    throw unsupported(source + "=" + name + ": this CPU or OS cannot run these kernels (best here: " +
+                      cpu::best_kernels().name + ")");
+  }
+  return kernels;
+}
+
 }  // namespace
 
 CpuBackend::CpuBackend(const CpuBackendOptions& options)
-    : kernels_(options.reference_kernels ? &cpu::reference_kernels() : &cpu::best_kernels()),
+    : kernels_(choose_kernels(options)),
       budget_(std::make_shared<cpu::MemoryBudget>(options.memory_budget_bytes > 0 ? options.memory_budget_bytes
                                                                                   : cpu::physical_memory_bytes())),
       pool_(options.n_threads) {}

@@ -1,11 +1,12 @@
 // CpuBackend: the Backend on host memory, the reference every other backend is checked
 // against. Ops run synchronously on the calling thread and a ThreadPool it owns; the heavy
-// kernels (matmul, attention, silu_mul) are picked once at construction (AVX2/FMA/F16C when the
-// CPU has them, else plain loops). Activations are f32. Every op is batch-invariant: a row's
+// kernels (matmul, attention, silu_mul) are picked once at construction (AMX for bf16 matmuls and
+// AVX2/FMA/F16C when the CPU has them, else plain loops). Activations are f32. Every op is batch-invariant: a row's
 // result never depends on the other rows of the batch. One caller thread at a time.
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backend/backend.h"
@@ -19,6 +20,9 @@ struct CpuBackendOptions {
   int n_threads = 0;               // <= 0: one per hardware thread
   size_t memory_budget_bytes = 0;  // bytes allocate() and KV caches may use; 0: physical memory
   bool reference_kernels = false;  // force the plain reference kernels (tests, debugging)
+  // Kernel table by name: "reference", "avx2" or "amx"; empty: the environment variable
+  // SWALLOW_CPU_KERNELS when set, else the fastest this CPU runs. reference_kernels wins.
+  std::string kernels;
 };
 
 class CpuBackend final : public Backend {

@@ -1,11 +1,13 @@
 // The compute kernels behind CpuBackend's heavy ops (matmul, attention, silu_mul), as a table of
 // function pointers chosen once at start-up: the portable reference kernels (plain loops,
-// accumulation in double) or the AVX2/FMA/F16C kernels when the CPU has them. Each kernel
+// accumulation in double), the AVX2/FMA/F16C kernels, or those with an AMX matmul for bf16
+// weights (bf16-rounded activations) when the CPU and the OS allow AMX. Each kernel
 // computes a caller-given index range so the backend can split work over its thread pool;
 // results never depend on how the range is split. Kernels are pure: thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "core/dtype.h"
 
@@ -57,7 +59,12 @@ struct CpuKernels {
 const CpuKernels& reference_kernels();
 // nullptr when the CPU lacks AVX2, FMA or F16C.
 const CpuKernels* avx2_kernels();
-// The fastest table this CPU runs.
+// nullptr when the CPU or the OS does not allow AMX (or the CPU lacks the AVX2 kernels' needs).
+const CpuKernels* amx_kernels();
+// The fastest table this CPU runs: amx, else avx2, else reference.
 const CpuKernels& best_kernels();
+// The table called `name`: "reference", "avx2" or "amx"; nullptr when this CPU cannot run it.
+// Throws invalid_argument for other names.
+const CpuKernels* kernels_named(std::string_view name);
 
 }  // namespace swallow::cpu

@@ -97,11 +97,15 @@ inline std::vector<uint8_t> row_bytes(const HostTensor& t, int64_t begin, int64_
   return {p, p + static_cast<size_t>(count * t.cols()) * 4};
 }
 
-// The kernel sets every op is checked with: the reference loops and the fastest this CPU runs.
+// The kernel sets every op is checked with: the reference loops and the fastest table with f32
+// activations this CPU runs (AVX2, else the reference). The AMX table, which rounds matmul inputs
+// to bf16, has its own tests (cpu_amx_matmul_test.cpp).
 enum class Kernels { kReference, kFast };
 inline std::string kernels_name(Kernels k) { return k == Kernels::kReference ? "Reference" : "Fast"; }
 inline CpuBackend make_backend(Kernels kernels, int n_threads = 2) {
-  return CpuBackend({.n_threads = n_threads, .memory_budget_bytes = 0, .reference_kernels = kernels == Kernels::kReference});
+  const bool fast = kernels == Kernels::kFast && cpu::avx2_kernels() != nullptr;
+  return CpuBackend({.n_threads = n_threads, .memory_budget_bytes = 0, .reference_kernels = !fast,
+                     .kernels = fast ? "avx2" : ""});
 }
 
 }  // namespace swallow::test

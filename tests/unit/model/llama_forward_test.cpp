@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string_view>
 
+#include "backend/cpu/cpu_kernels.h"
 #include "model/single_sequence.h"
 #include "reference_llama.h"
 #include "tiny_llama.h"
@@ -44,7 +46,8 @@ struct Variant {
   const char* name;
   TinySpec spec;
   bool reference_kernels;
-  double bound;  // relative error bound against the f64 reference
+  double bound;             // relative error bound against the f64 reference
+  const char* kernels = "";  // a kernel table by name; "": RunnerSetup's default
 };
 
 void PrintTo(const Variant& v, std::ostream* os) { *os << v.name; }
@@ -64,6 +67,13 @@ const Variant kVariants[] = {
        s.tied = true;
        s.llama3_rope = false;
      }), false, 2e-6},
+    // The AMX table rounds activations to bf16 before bf16 matmuls, as bf16 inference does.
+    {"mqa_bf16_tied_default_rope_amx", spec_with([](TinySpec& s) {
+       s.n_kv_heads = 1;
+       s.dtype = DType::kBF16;
+       s.tied = true;
+       s.llama3_rope = false;
+     }), false, 2e-2, "amx"},
     {"head_dim_not_hidden_over_heads_f16", spec_with([](TinySpec& s) {
        s.hidden = 40;
        s.head_dim = 24;
@@ -76,10 +86,13 @@ class ForwardVsReference : public testing::TestWithParam<Variant> {};
 
 TEST_P(ForwardVsReference, LogitsOfEveryPositionMatchDoublePrecision) {
   const Variant& v = GetParam();
+  if (std::string_view(v.kernels) == "amx" && cpu::amx_kernels() == nullptr) {
+    GTEST_SKIP() << "this CPU or its OS does not allow AMX";
+  }
   TempDir dir;
   const std::vector<NamedTensor> tensors = make_tiny_tensors(v.spec, 1234);
   write_tiny_checkpoint(dir.path(), v.spec, tensors);
-  auto runner = make_cpu_runner(dir.path(), {.reference_kernels = v.reference_kernels});
+  auto runner = make_cpu_runner(dir.path(), {.reference_kernels = v.reference_kernels, .kernels = v.kernels});
   const std::vector<int32_t> tokens = some_tokens(70, static_cast<int>(v.spec.vocab), 1);  // past original 32
   SingleSequence seq(*runner, 29);
   const std::vector<float> ours = seq.append(tokens, all_positions(70));

@@ -115,8 +115,10 @@ TempDir::~TempDir() {
 
 std::unique_ptr<LlamaRunner> make_cpu_runner(const std::string& dir, const RunnerSetup& setup) {
   ModelConfig config = load_model_config(dir);
-  auto backend = std::make_unique<CpuBackend>(
-      CpuBackendOptions{.n_threads = setup.n_threads, .reference_kernels = setup.reference_kernels});
+  std::string kernels = setup.kernels;
+  if (kernels.empty() && cpu::avx2_kernels() != nullptr) kernels = "avx2";
+  auto backend = std::make_unique<CpuBackend>(CpuBackendOptions{
+      .n_threads = setup.n_threads, .reference_kernels = setup.reference_kernels, .kernels = kernels});
   LlamaWeights weights = load_llama_weights(dir, config, *backend, {.host_memory = true, .n_threads = 1});
   return std::make_unique<LlamaRunner>(std::move(backend), config, std::move(weights),
                                        LlamaRunnerOptions{.kv_cache_bytes = setup.kv_cache_bytes,

@@ -53,6 +53,9 @@ class TempDir {
 struct RunnerSetup {
   int n_threads = 2;
   bool reference_kernels = false;
+  // A kernel table by name ("avx2", "amx"); empty: avx2 where the CPU has it (the tests' f32
+  // bounds assume f32 activations, which the amx table rounds to bf16), else the default.
+  std::string kernels;
   int64_t kv_cache_bytes = 8 << 20;
   int32_t block_size = 16;
 };
