@@ -18,7 +18,8 @@ CudaBackend& cuda() {
 }
 
 CpuBackend& cpu() {
-  static CpuBackend backend;
+  // The AVX2 table: f32 activations, as the tolerances here assume (AMX rounds them to bf16).
+  static CpuBackend backend(CpuBackendOptions{.kernels = "avx2"});
   return backend;
 }
 
