@@ -126,12 +126,27 @@ void copy_k_tail(const uint16_t* w, int64_t g0, int64_t g1, int64_t k, Scratch& 
   }
 }
 
+// One k step of the C tiles below: A tiles from a0 / a1 (rows a_stride bytes apart), B tiles b0 / b1.
+template <bool kTwoTokenTiles>
+SWALLOW_AMX inline void tile_step(const void* a0, const void* a1, int64_t a_stride, const PackedTile* b0,
+                                  const PackedTile* b1) {
+  _tile_loadd(4, a0, a_stride);
+  _tile_loadd(5, a1, a_stride);
+  _tile_loadd(6, b0, kTileRowBytes);
+  _tile_dpbf16ps(0, 4, 6);
+  _tile_dpbf16ps(1, 5, 6);
+  if constexpr (kTwoTokenTiles) {
+    _tile_loadd(7, b1, kTileRowBytes);
+    _tile_dpbf16ps(2, 4, 7);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+}
+
 // C tile 2t + g = sum over the k steps of A tile g (w rows from a0 / a1, tmm4 / tmm5) times B tile
 // t (b0 / b1, tmm6 / tmm7), in ascending k; one B tile only without kTwoTokenTiles.
 template <bool kTwoTokenTiles>
 SWALLOW_AMX void accumulate(const uint16_t* a0, const uint16_t* a1, int64_t k, const PackedTile* b0,
                             const PackedTile* b1, const Scratch& s) {
-  const int64_t stride = k * 2;
   const int64_t full_chunks = k / kChunk;
   _tile_zero(0);
   _tile_zero(1);
@@ -140,28 +155,10 @@ SWALLOW_AMX void accumulate(const uint16_t* a0, const uint16_t* a1, int64_t k, c
     _tile_zero(3);
   }
   for (int64_t c = 0; c < full_chunks; ++c) {
-    _tile_loadd(4, a0 + c * kChunk, stride);
-    _tile_loadd(5, a1 + c * kChunk, stride);
-    _tile_loadd(6, b0 + c, kTileRowBytes);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 5, 6);
-    if constexpr (kTwoTokenTiles) {
-      _tile_loadd(7, b1 + c, kTileRowBytes);
-      _tile_dpbf16ps(2, 4, 7);
-      _tile_dpbf16ps(3, 5, 7);
-    }
+    tile_step<kTwoTokenTiles>(a0 + c * kChunk, a1 + c * kChunk, k * 2, b0 + c, b1 + c);
   }
   if (full_chunks * kChunk < k) {
-    _tile_loadd(4, s.k_tail[0], kTileRowBytes);
-    _tile_loadd(5, s.k_tail[1], kTileRowBytes);
-    _tile_loadd(6, b0 + full_chunks, kTileRowBytes);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 5, 6);
-    if constexpr (kTwoTokenTiles) {
-      _tile_loadd(7, b1 + full_chunks, kTileRowBytes);
-      _tile_dpbf16ps(2, 4, 7);
-      _tile_dpbf16ps(3, 5, 7);
-    }
+    tile_step<kTwoTokenTiles>(s.k_tail[0], s.k_tail[1], kTileRowBytes, b0 + full_chunks, b1 + full_chunks);
   }
 }
 
